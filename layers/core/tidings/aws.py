@@ -1,0 +1,33 @@
+"""boto3 clients and resources, built once per process (cold start), never per invocation.
+
+Only tidings.store, tidings.bus and tidings.channels call this module.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Retries with jitter for throttling; a short connect timeout so a stuck call fails fast.
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10
+)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+@cache
+def resource(service: str) -> Any:
+    return boto3.session.Session().resource(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def reset() -> None:
+    """Forget cached clients (tests and the demo start a fresh emulated AWS)."""
+    client.cache_clear()
+    resource.cache_clear()

@@ -1,0 +1,1 @@
+"""The items bus: SNS publishing and SQS event parsing."""

@@ -1,0 +1,27 @@
+"""Secret look-ups (webhook URLs, the token key) through powertools' cached parameters."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.utilities import parameters
+
+CACHE_SECONDS = 300
+
+
+def resolve(reference: str) -> str:
+    """`ssm:/path` reads an SSM SecureString; anything else names a Secrets Manager secret.
+
+    A secret may hold the value itself or a JSON object with a "url" or "value" field.
+    """
+    if reference.startswith("ssm:"):
+        value = parameters.get_parameter(reference[4:], decrypt=True, max_age=CACHE_SECONDS)
+    else:
+        value = parameters.get_secret(reference, max_age=CACHE_SECONDS)
+    text = str(value)
+    if text.lstrip().startswith("{"):
+        data = json.loads(text)
+        text = str(data.get("url") or data.get("value") or "")
+    if not text:
+        raise ValueError(f"secret {reference} is empty")
+    return text

@@ -1,0 +1,118 @@
+"""Bytes in, normalised items out. feedparser does the parsing; it is never handed a URL."""
+
+from __future__ import annotations
+
+import calendar
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from tidings.feeds.identity import entry_key
+from tidings.feeds.text import html_to_text, one_line, shorten
+from tidings.feeds.topics import TopicRules
+from tidings.model import Item
+
+SUMMARY_LIMIT = 600
+
+
+class NotAFeed(ValueError):
+    """The body parsed to nothing feed-like (an HTML page, a JSON error, garbage)."""
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    title: str
+    link: str
+    items: list[Item]
+    warnings: list[str] = field(default_factory=list)
+    ttl_minutes: int | None = None
+
+
+def _iso(struct: time.struct_time | None) -> str | None:
+    if struct is None:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC).isoformat()
+
+
+def _summary(entry: Any) -> str:
+    raw = entry.get("summary") or ""
+    if not raw and entry.get("content"):
+        raw = entry["content"][0].get("value", "")
+    return shorten(html_to_text(raw), SUMMARY_LIMIT)
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    feed_id: str,
+    url: str = "",
+    rules: TopicRules,
+    default_topics: tuple[str, ...] = (),
+    identity: str = "auto",
+    title_override: str = "",
+    content_type: str | None = None,
+) -> ParsedFeed:
+    """Parse one feed body. Raises NotAFeed when nothing feed-like was found.
+
+    `url` resolves relative links; `content_type` is the server's, when there was a server.
+    """
+    headers = {"content-location": url} if url else {}
+    if content_type:
+        headers["content-type"] = content_type
+    elif headers:
+        headers["content-type"] = "application/xml"  # a file: let the XML declare its encoding
+    parsed = feedparser.parse(body, response_headers=headers or None)
+    channel = parsed.get("feed", {})
+    entries = parsed.get("entries", [])
+    if not parsed.get("version") and not entries:
+        reason = parsed.get("bozo_exception")
+        raise NotAFeed(f"not a feed: {reason}" if reason else "not a feed: no RSS/Atom content")
+
+    warnings: list[str] = []
+    if parsed.get("bozo"):
+        warnings.append(f"malformed feed recovered: {parsed.get('bozo_exception')}")
+    feed_title = one_line(title_override or html_to_text(channel.get("title", "")) or url)
+
+    items: list[Item] = []
+    keys: set[str] = set()
+    undated = 0
+    for entry in entries:
+        key = entry_key(entry, identity)
+        if key in keys:
+            warnings.append(f"duplicate entry key, kept the first: {key}")
+            continue
+        keys.add(key)
+        title = one_line(html_to_text(entry.get("title", ""))) or "(untitled)"
+        summary = _summary(entry)
+        published = _iso(entry.get("published_parsed") or entry.get("updated_parsed"))
+        undated += published is None
+        categories = tuple(
+            one_line(t.get("term", "")) for t in entry.get("tags", []) if t.get("term")
+        )
+        items.append(
+            Item(
+                feed_id=feed_id,
+                key=key,
+                title=title,
+                link=str(entry.get("link") or ""),
+                summary=summary,
+                published=published,
+                topics=rules.classify(title, summary, categories, default_topics),
+                categories=categories,
+                feed_title=feed_title,
+            )
+        )
+    if undated:
+        warnings.append(f"{undated} of {len(items)} entries have no date")
+
+    ttl = channel.get("ttl")
+    return ParsedFeed(
+        title=feed_title,
+        link=str(channel.get("link") or ""),
+        items=items,
+        warnings=warnings,
+        ttl_minutes=int(ttl) if isinstance(ttl, str) and ttl.isdigit() else None,
+    )

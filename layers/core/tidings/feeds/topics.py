@@ -1,0 +1,113 @@
+"""Topic classification: feed defaults, the entry's own categories, and keyword/regex rules.
+
+Rules live in a TOML file (see the README, "Topic rules"); the bundled `rules.toml` holds the
+ICMPD rules. Keywords match case-insensitively on whole words in the title and summary;
+`patterns` are regular expressions, matched as written.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+
+def slugify(label: str) -> str:
+    """`Border Management` and `border_management` are the same topic: `border-management`."""
+    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_label.lower()).strip("-")
+
+
+def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive, word-aware pattern for a list of keywords or phrases."""
+    words = [k.strip() for k in keywords if k.strip()]
+    if not words:
+        return None
+    alternatives = "|".join(r"\s+".join(re.escape(part) for part in word.split()) for word in words)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRule:
+    topic: str
+    title: str
+    keywords: re.Pattern[str] | None
+    patterns: tuple[re.Pattern[str], ...]
+
+    def matches(self, text: str) -> bool:
+        if self.keywords is not None and self.keywords.search(text):
+            return True
+        return any(p.search(text) for p in self.patterns)
+
+
+class RulesError(ValueError):
+    """The topic rules file is not usable; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRules:
+    rules: tuple[TopicRule, ...]
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return {r.topic: r.title for r in self.rules}
+
+    def classify(
+        self,
+        title: str,
+        summary: str,
+        categories: Iterable[str] = (),
+        defaults: Iterable[str] = (),
+    ) -> tuple[str, ...]:
+        """Sorted, de-duplicated topic slugs for one entry."""
+        text = f"{title}\n{summary}"
+        found = {slugify(t) for t in [*defaults, *categories]}
+        found.update(rule.topic for rule in self.rules if rule.matches(text))
+        found.discard("")
+        return tuple(sorted(found))
+
+    @classmethod
+    def from_toml(cls, text: str, source: str = "rules") -> TopicRules:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise RulesError(f"{source}: {err}") from None
+        topics = data.get("topics", {})
+        if not isinstance(topics, dict):
+            raise RulesError(f"{source}: [topics] must be a table of topic tables")
+        rules = []
+        for name, spec in topics.items():
+            if not isinstance(spec, dict):
+                raise RulesError(f"{source}: topics.{name} must be a table")
+            slug = slugify(name)
+            if not slug:
+                raise RulesError(f"{source}: topics.{name} has no usable slug")
+            try:
+                patterns = tuple(re.compile(p) for p in spec.get("patterns", []))
+            except re.error as err:
+                raise RulesError(f"{source}: topics.{name}: bad pattern: {err}") from None
+            rules.append(
+                TopicRule(
+                    topic=slug,
+                    title=str(spec.get("title") or name.replace("-", " ").capitalize()),
+                    keywords=keyword_pattern(spec.get("keywords", [])),
+                    patterns=patterns,
+                )
+            )
+        return cls(tuple(rules))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> TopicRules:
+        """Rules from a file, or the bundled default rules when no path is given."""
+        if path is None:
+            text = resources.files("tidings.feeds").joinpath("rules.toml").read_text("utf-8")
+            return cls.from_toml(text, "tidings/feeds/rules.toml")
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as err:
+            raise RulesError(f"cannot read topic rules {path}: {err.strerror}") from None
+        return cls.from_toml(text, str(path))

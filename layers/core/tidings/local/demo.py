@@ -1,0 +1,180 @@
+"""`tidings demo`: the whole pipeline on this machine, against emulated AWS.
+
+Feeds are served from a local HTTP server, the poller publishes to the emulated SNS topic,
+the SQS queue feeds the notifier batch by batch as Lambda would, SES (emulated) accepts the
+emails and a local HTTP sink plays Slack. What was sent is written to the outbox.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tidings import aws
+from tidings.local.httpserver import Feed, LocalServer, Response
+from tidings.local.outbox import Outbox, sent_emails, write_outbox
+from tidings.local.stack import Stack, emulated_aws
+from tidings.model import FeedState, Subscriber
+from tidings.notify import process_event
+from tidings.poll import Poller, PollReport
+from tidings.store.feeds import FeedStore
+from tidings.store.subscribers import SubscriberStore
+from tidings.wiring import build_notifier, build_poller
+
+# A new feed normally takes a silent baseline; the demo wants to show digests on first poll.
+DEMO_BASELINE_ITEMS = 1000
+SLACK_CHANNEL = "returns-desk"
+EXAMPLE_SUBSCRIBERS = (
+    Subscriber(
+        "ana",
+        "email",
+        "ana@partner.example.org",
+        topics=("border-management",),
+        name="Ana, border management desk",
+    ),
+    Subscriber("ben", "email", "ben@partner.example.org", topics=("*",), name="Ben, all topics"),
+    Subscriber(
+        "returns-desk",
+        "slack",
+        "tidings/slack/returns-desk",
+        topics=("return-monitoring", "trafficking"),
+        name="#returns-desk on Slack",
+    ),
+)
+
+
+def icmpd_fixture() -> bytes:
+    return resources.files("tidings.local").joinpath("fixtures/icmpd-news.xml").read_bytes()
+
+
+def read_feed_list(path: Path) -> list[str]:
+    """One feed URL or file per line (# comments allowed), or an OPML file's xmlUrl outlines."""
+    text = path.read_text("utf-8")
+    if "<opml" in text[:500].lower():
+        return re.findall(r'xmlUrl\s*=\s*"([^"]+)"', text)
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def feed_id_for(source: str, index: int) -> str:
+    parts = urlsplit(source)
+    name = Path(parts.path).stem if parts.path.strip("/") else parts.netloc
+    slug = re.sub(r"[^a-z0-9]+", "-", (name or "feed").lower()).strip("-")[:40]
+    return f"{slug or 'feed'}-{index}" if index else (slug or "feed")
+
+
+@dataclass(slots=True)
+class DemoRun:
+    first: PollReport
+    second: PollReport
+    emails: int
+    slack_messages: int
+    repeat_emails: int
+    repeat_slack_messages: int
+    outbox: Outbox
+    dead_letters: int
+
+
+def _register_feeds(stack: Stack, server: LocalServer, sources: Sequence[str]) -> list[str]:
+    feeds = FeedStore(stack.table("FeedsTable"))
+    ids = []
+    for index, source in enumerate(sources):
+        if urlsplit(source).scheme in ("http", "https"):
+            url = source
+        else:
+            path = f"/feeds/{index}.xml"
+            server.routes[path] = Feed(Path(source).read_bytes())
+            url = server.url(path)
+        feed_id = feed_id_for(source, index)
+        feeds.add(FeedState(feed_id=feed_id, url=url, baseline_items=DEMO_BASELINE_ITEMS))
+        ids.append(feed_id)
+    return ids
+
+
+def _register_subscribers(stack: Stack, server: LocalServer) -> None:
+    server.routes[f"/slack/{SLACK_CHANNEL}"] = Response(200, b"ok", {"Content-Type": "text/plain"})
+    # the webhook URL lives in Secrets Manager; the subscriber only names the secret
+    aws.client("secretsmanager").create_secret(
+        Name="tidings/slack/returns-desk", SecretString=server.url(f"/slack/{SLACK_CHANNEL}")
+    )
+    store = SubscriberStore(stack.table("SubscribersTable"), stack.table("SubscriptionsTable"))
+    for subscriber in EXAMPLE_SUBSCRIBERS:
+        store.put(subscriber)
+
+
+def run_demo(
+    sources: Sequence[str] = (),
+    outbox_dir: Path = Path("outbox"),
+    echo: Callable[[str], Any] = print,
+) -> DemoRun:
+    with emulated_aws("tidings-demo") as stack, LocalServer() as server:
+        if not sources:
+            server.routes["/icmpd/news.xml"] = Feed(icmpd_fixture())
+            sources = [server.url("/icmpd/news.xml")]
+        feed_ids = _register_feeds(stack, server, sources)
+        _register_subscribers(stack, server)
+        poller = build_poller(stack.poller_settings())
+        notifier = build_notifier(stack.notifier_settings())
+
+        def deliver(event: dict[str, Any]) -> dict[str, Any]:
+            return process_event(event, notifier)
+
+        echo(
+            f"tidings demo: emulated AWS in-process, {len(feed_ids)} feed(s) via {server.base_url}"
+        )
+        first = poller.run()
+        stack.drain(deliver)
+        emails = len(sent_emails())
+        slack = len(server.posted_json(f"/slack/{SLACK_CHANNEL}"))
+        outbox = write_outbox(
+            outbox_dir,
+            [(SLACK_CHANNEL, post) for post in server.posted_json(f"/slack/{SLACK_CHANNEL}")],
+        )
+        echo(_describe_poll("poll 1", first))
+        echo(f"  sent: {emails} email digest(s), {slack} Slack message(s)")
+        for path in outbox.emails:
+            echo(f"    {path}")
+        for path in outbox.slack:
+            echo(f"    {path}")
+
+        later = time.time() + poller.cadence.maximum + 1  # every feed is due again
+        second = Poller(
+            store=poller.store,
+            publisher=poller.publisher,
+            fetcher=poller.fetcher,
+            rules=poller.rules,
+            cadence=poller.cadence,
+            clock=lambda: later,
+        ).run()
+        stack.drain(deliver)
+        repeat_emails = len(sent_emails()) - emails
+        repeat_slack = len(server.posted_json(f"/slack/{SLACK_CHANNEL}")) - slack
+        echo(_describe_poll("poll 2", second))
+        echo(f"  sent: {repeat_emails} email digest(s), {repeat_slack} Slack message(s)")
+        dead = stack.queue_depth(dlq=True)
+        echo(
+            f"outbox: {outbox.folder.resolve()} ({len(outbox.emails)} emails, "
+            f"{len(outbox.slack)} Slack messages); dead letters: {dead}"
+        )
+        return DemoRun(first, second, emails, slack, repeat_emails, repeat_slack, outbox, dead)
+
+
+def _describe_poll(label: str, report: PollReport) -> str:
+    s = report.summary()
+    states = ", ".join(
+        f"{k} {v}"
+        for k, v in s.items()
+        if k in ("new", "unchanged", "baseline", "failed", "gone") and v
+    )
+    line = (
+        f"{label}: {s['polled']} feed(s) polled ({states}), {s['published']} new item(s) published"
+    )
+    for outcome in report.outcomes:
+        if outcome.error:
+            line += f"\n  {outcome.feed_id}: {outcome.error}"
+    return line

@@ -1,0 +1,244 @@
+"""The poller: due feeds in, new items published, feed state committed (in that order).
+
+Publish first, then commit: a crash in between re-publishes on the next run and the
+idempotent notifier absorbs it; the reverse order would lose items.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from tidings.bus.publish import Publisher, PublishResult
+from tidings.feeds import seen as seen_set
+from tidings.feeds.fetch import Fetcher, FetchError, FetchResult
+from tidings.feeds.parse import NotAFeed, parse_feed
+from tidings.feeds.topics import TopicRules
+from tidings.model import FeedState, Item
+from tidings.observability import logger, metrics
+from tidings.store.feeds import FeedStore, StaleFeed
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    default: int = 900
+    minimum: int = 300
+    maximum: int = 86400
+
+    def after_success(self, ttl_minutes: int | None = None, max_age: int | None = None) -> int:
+        """The feed's own hints (RSS ttl, Cache-Control max-age) may slow us down, within bounds."""
+        wanted = max(self.default, (ttl_minutes or 0) * 60, max_age or 0)
+        return min(max(wanted, self.minimum), self.maximum)
+
+    def after_failure(self, failures: int, retry_after: int | None = None) -> int:
+        """Exponential backoff (default, 2x, 4x ..., capped); a longer Retry-After wins."""
+        backoff: int = self.default * 2 ** min(max(failures - 1, 0), 16)
+        return min(max(backoff, retry_after or 0, self.minimum), self.maximum)
+
+
+@dataclass(slots=True)
+class FeedOutcome:
+    feed_id: str
+    status: str  # new | unchanged | baseline | failed | gone | stale
+    published: int = 0
+    unpublished: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PollReport:
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+    not_reached: list[str] = field(default_factory=list)  # left due for the next run
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def published(self) -> int:
+        return sum(o.published for o in self.outcomes)
+
+    def summary(self) -> dict[str, int]:
+        statuses = ("new", "unchanged", "baseline", "failed", "gone", "stale")
+        return {
+            "polled": len(self.outcomes),
+            **{status: self.count(status) for status in statuses},
+            "published": self.published,
+            "not_reached": len(self.not_reached),
+        }
+
+    def record_metrics(self) -> None:
+        for name, value in self.summary().items():
+            metrics.add_metric(
+                f"Feeds{name.title().replace('_', '')}"
+                if name != "published"
+                else "ItemsPublished",
+                MetricUnit.Count,
+                value,
+            )
+
+
+class Poller:
+    def __init__(
+        self,
+        *,
+        store: FeedStore,
+        publisher: Publisher,
+        fetcher: Fetcher,
+        rules: TopicRules,
+        cadence: Cadence | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.fetcher = fetcher
+        self.rules = rules
+        self.cadence = cadence or Cadence()
+        self.clock = clock
+
+    def run(
+        self,
+        concurrency: int = 16,
+        time_left: Callable[[], float] = lambda: float("inf"),
+        reserve: float = 25.0,
+    ) -> PollReport:
+        """Poll every due feed, `concurrency` at a time. No new feed is started once less than
+        `reserve` seconds remain: those stay due and the next scheduled run takes them."""
+        report = PollReport()
+        queue = self.store.due(int(self.clock()))
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="poll") as pool:
+            running: set[Future[FeedOutcome]] = set()
+            while queue or running:
+                while queue and len(running) < concurrency and time_left() > reserve:
+                    running.add(pool.submit(self.poll, queue.pop(0)))
+                if not running:
+                    report.not_reached = [f.feed_id for f in queue]
+                    break
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                report.outcomes.extend(f.result() for f in done)
+        report.outcomes.sort(key=lambda o: o.feed_id)
+        return report
+
+    def poll(self, feed: FeedState) -> FeedOutcome:
+        """Poll one feed. Never raises for a feed's own trouble: that is recorded on the feed."""
+        try:
+            result = self.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
+        except FetchError as err:
+            return self._failed(feed, str(err))
+        if result.status == 304:
+            return self._unchanged(feed, result)
+        if result.status == 410:
+            return self._gone(feed)
+        if result.status != 200 or result.body is None:
+            return self._failed(feed, f"HTTP {result.status}", result.retry_after)
+        return self._changed(feed, result, result.body)
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    def _changed(self, feed: FeedState, result: FetchResult, body: bytes) -> FeedOutcome:
+        body_hash = hashlib.sha256(body).hexdigest()
+        if feed.polled_before and body_hash == feed.body_hash:
+            return self._unchanged(feed, result)  # the server ignores validators; we do not parse
+        try:
+            parsed = parse_feed(
+                body,
+                feed_id=feed.feed_id,
+                url=result.url,
+                rules=self.rules,
+                default_topics=feed.topics,
+                identity=feed.identity,
+                title_override=feed.title,
+                content_type=result.content_type,
+            )
+        except NotAFeed as err:
+            return self._failed(feed, str(err))
+        warnings = parsed.warnings + (
+            [f"body cut at {self.fetcher.policy.max_bytes} bytes"] if result.truncated else []
+        )
+        seen = seen_set.SeenSet(feed.seen)
+        fresh = [item for item in parsed.items if item.key not in seen]
+        first_poll = not feed.polled_before
+        to_publish = fresh[: feed.baseline_items] if first_poll else fresh
+        outcome = self._publish(to_publish)
+        newly_seen = [i.key for i in outcome.published]
+        if first_poll:  # the baseline: everything in the feed now counts as seen
+            offered = {i.key for i in to_publish}
+            newly_seen += [i.key for i in fresh if i.key not in offered]
+        feed.seen = seen_set.merge(feed.seen, [i.key for i in parsed.items], newly_seen)
+        failed = len(outcome.failed)
+        if failed:
+            # Forget the validators so the next poll fetches and re-offers the unpublished items.
+            feed.etag = feed.last_modified = feed.body_hash = None
+            feed.last_error = f"{failed} item(s) not published: {outcome.failed[0][1]}"
+            logger.warning("publish incomplete", feed_id=feed.feed_id, failed=failed)
+        else:
+            feed.etag, feed.last_modified, feed.body_hash = (
+                result.etag,
+                result.last_modified,
+                body_hash,
+            )
+            feed.last_error = None
+        if result.moved_to:
+            logger.info("feed moved permanently", feed_id=feed.feed_id, url=result.moved_to)
+            feed.url = result.moved_to
+        feed.consecutive_failures = 0
+        delay = self.cadence.after_success(parsed.ttl_minutes, result.max_age)
+        status = "baseline" if first_poll else ("new" if outcome.published else "unchanged")
+        committed = self._commit(feed, delay)
+        for warning in warnings:
+            logger.info("feed warning", feed_id=feed.feed_id, warning=warning)
+        return FeedOutcome(
+            feed.feed_id,
+            status if committed else "stale",
+            published=len(outcome.published),
+            unpublished=failed,
+            error=feed.last_error,
+            warnings=warnings,
+        )
+
+    def _publish(self, items: list[Item]) -> PublishResult:
+        return self.publisher.publish(list(reversed(items)))  # oldest first, as they happened
+
+    def _unchanged(self, feed: FeedState, result: FetchResult) -> FeedOutcome:
+        feed.etag = result.etag or feed.etag
+        feed.last_modified = result.last_modified or feed.last_modified
+        if result.moved_to:
+            feed.url = result.moved_to
+        feed.consecutive_failures, feed.last_error = 0, None
+        committed = self._commit(feed, self.cadence.after_success(max_age=result.max_age))
+        return FeedOutcome(feed.feed_id, "unchanged" if committed else "stale")
+
+    def _failed(self, feed: FeedState, error: str, retry_after: int | None = None) -> FeedOutcome:
+        feed.consecutive_failures += 1
+        feed.last_error = error
+        delay = self.cadence.after_failure(feed.consecutive_failures, retry_after)
+        logger.warning(
+            "feed failed",
+            feed_id=feed.feed_id,
+            error=error,
+            failures=feed.consecutive_failures,
+            retry_in=delay,
+        )
+        committed = self._commit(feed, delay)
+        return FeedOutcome(feed.feed_id, "failed" if committed else "stale", error=error)
+
+    def _gone(self, feed: FeedState) -> FeedOutcome:
+        feed.last_error = "410 Gone: the publisher removed this feed; it is now disabled"
+        logger.warning("feed gone, disabled", feed_id=feed.feed_id, url=feed.url)
+        committed = self._commit(feed, self.cadence.maximum, disable=True)
+        return FeedOutcome(feed.feed_id, "gone" if committed else "stale", error=feed.last_error)
+
+    def _commit(self, feed: FeedState, delay: int, disable: bool = False) -> bool:
+        now = int(self.clock())
+        feed.last_polled_at, feed.next_poll_at = now, now + delay
+        try:
+            self.store.commit(feed, disable=disable)
+        except StaleFeed:
+            logger.warning("feed committed by another run, result discarded", feed_id=feed.feed_id)
+            return False
+        return True
