@@ -1,0 +1,261 @@
+"""The poller against emulated AWS and feeds served over local HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tidings import aws
+from tidings.bus.publish import Publisher, PublishResult
+from tidings.feeds.seen import SeenSet
+from tidings.local.httpserver import Feed, Response
+from tidings.model import Item
+from tidings.store.feeds import FeedStore
+
+from .helpers import CallCounter, Clock, add_feed, feed, make_poller, published, rss
+
+ONE = ("First news", "https://example.org/news/1")
+TWO = ("Second news", "https://example.org/news/2")
+THREE = ("Border management talks", "https://example.org/news/3")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def test_a_new_feed_takes_a_silent_baseline_then_publishes_only_what_is_new(stack, server, clock):
+    # Given a feed with two items, polled once
+    server.routes["/feed.xml"] = Feed(rss(TWO, ONE))
+    add_feed(stack, "f", server.url("/feed.xml"))
+    poller = make_poller(stack, clock)
+    first = poller.run()
+    assert first.summary()["baseline"] == 1
+    assert published(stack) == []
+    # When a third item appears and the feed is due again
+    server.routes["/feed.xml"] = Feed(rss(THREE, TWO, ONE))
+    clock.advance(901)
+    second = poller.run()
+    # Then exactly that item is published, with its topics as a message attribute
+    items = published(stack)
+    assert [item.title for item, _ in items] == ["Border management talks"]
+    assert json.loads(items[0][1]["topics"]) == ["border-management"]
+    assert items[0][1]["feed_id"] == "f"
+    assert second.summary()["new"] == 1
+
+
+def test_baseline_items_publishes_the_newest_n_on_first_poll(stack, server, clock):
+    server.routes["/feed.xml"] = Feed(rss(THREE, TWO, ONE))
+    add_feed(stack, "f", server.url("/feed.xml"), baseline_items=2)
+    make_poller(stack, clock).run()
+    assert sorted(item.title for item, _ in published(stack)) == [
+        "Border management talks",
+        "Second news",
+    ]
+    assert len(SeenSet(feed(stack, "f").seen)) == 3  # the third is baseline, never sent later
+
+
+def test_a_feed_that_is_not_due_is_not_fetched(stack, server, clock):
+    server.routes["/feed.xml"] = Feed(rss(ONE))
+    add_feed(stack, "f", server.url("/feed.xml"))
+    poller = make_poller(stack, clock)
+    poller.run()
+    clock.advance(60)
+    assert poller.run().outcomes == []
+    assert len(server.requests) == 1
+
+
+def test_not_modified_costs_no_parse_no_publish_and_one_write(stack, server, clock, monkeypatch):
+    server.routes["/feed.xml"] = Feed(rss(ONE))
+    add_feed(stack, "f", server.url("/feed.xml"))
+    poller = make_poller(stack, clock)
+    poller.run()
+    parses = []
+    monkeypatch.setattr("tidings.poll.parse_feed", lambda *a, **k: parses.append(1))
+    counter = CallCounter().attach(aws.resource("dynamodb").meta.client, aws.client("sns"))
+    clock.advance(901)
+    report = poller.run()
+    assert report.summary()["unchanged"] == 1
+    assert server.requests[-1][2]["if-none-match"] == server.routes["/feed.xml"].etag
+    assert parses == []
+    assert counter.total("sns") == 0
+    assert counter.calls["dynamodb.UpdateItem"] == 1
+    assert counter.calls["dynamodb.Scan"] == 1  # shared by all feeds of the run
+
+
+def test_a_server_ignoring_validators_is_skipped_by_body_hash(stack, server, clock, monkeypatch):
+    server.routes["/feed.xml"] = Feed(rss(ONE), validators=False)
+    add_feed(stack, "f", server.url("/feed.xml"))
+    poller = make_poller(stack, clock)
+    poller.run()
+    parses = []
+    monkeypatch.setattr("tidings.poll.parse_feed", lambda *a, **k: parses.append(1))
+    clock.advance(901)
+    assert poller.run().summary()["unchanged"] == 1
+    assert parses == []
+    assert "if-none-match" not in server.requests[-1][2]
+
+
+def test_a_broken_feed_never_stops_the_others(stack, server, clock):
+    server.routes["/good.xml"] = Feed(rss(TWO, ONE))
+    server.routes["/html"] = Response(
+        200, b"<html><body>Moved to our new site</body></html>", {"Content-Type": "text/html"}
+    )
+    server.routes["/error"] = Response(500, b"oops")
+    add_feed(stack, "good", server.url("/good.xml"), baseline_items=5)
+    add_feed(stack, "html", server.url("/html"))
+    add_feed(stack, "error", server.url("/error"))
+    add_feed(stack, "refused", "http://127.0.0.1:9/feed.xml")
+    report = make_poller(stack, clock).run()
+    by_feed = {o.feed_id: o for o in report.outcomes}
+    assert by_feed["good"].published == 2
+    assert {by_feed[f].status for f in ("html", "error", "refused")} == {"failed"}
+    assert "not a feed" in (by_feed["html"].error or "")
+    assert by_feed["error"].error == "HTTP 500"
+    for feed_id in ("html", "error", "refused"):
+        state = feed(stack, feed_id)
+        assert state.consecutive_failures == 1
+        assert state.last_error
+        assert state.next_poll_at == int(clock.now) + 900
+
+
+def test_failures_back_off_exponentially_and_recover(stack, server, clock):
+    server.routes["/feed.xml"] = Response(503, b"busy")
+    add_feed(stack, "f", server.url("/feed.xml"))
+    poller = make_poller(stack, clock)
+    delays = []
+    for _ in range(3):
+        poller.run()
+        state = feed(stack, "f")
+        delays.append(state.next_poll_at - int(clock.now))
+        clock.now = state.next_poll_at
+    assert delays == [900, 1800, 3600]
+    server.routes["/feed.xml"] = Feed(rss(ONE))
+    poller.run()
+    state = feed(stack, "f")
+    assert (state.consecutive_failures, state.last_error) == (0, None)
+
+
+def test_retry_after_is_honoured(stack, server, clock):
+    server.routes["/feed.xml"] = Response(429, b"slow down", {"Retry-After": "7200"})
+    add_feed(stack, "f", server.url("/feed.xml"))
+    make_poller(stack, clock).run()
+    assert feed(stack, "f").next_poll_at == int(clock.now) + 7200
+
+
+def test_gone_disables_the_feed_and_says_so(stack, server, clock):
+    server.routes["/feed.xml"] = Response(410, b"gone")
+    add_feed(stack, "f", server.url("/feed.xml"))
+    report = make_poller(stack, clock).run()
+    state = feed(stack, "f")
+    assert report.outcomes[0].status == "gone"
+    assert state.enabled is False
+    assert "410" in (state.last_error or "")
+    clock.advance(10 * 86400)
+    assert make_poller(stack, clock).run().outcomes == []
+
+
+@pytest.mark.parametrize(
+    ("status", "moves"), [(301, True), (308, True), (302, False), (307, False)]
+)
+def test_only_permanent_redirects_update_the_stored_url(stack, server, clock, status, moves):
+    server.routes["/new.xml"] = Feed(rss(ONE))
+    server.routes["/old.xml"] = Response(status, b"", {"Location": "/new.xml"})
+    add_feed(stack, "f", server.url("/old.xml"))
+    make_poller(stack, clock).run()
+    expected = server.url("/new.xml") if moves else server.url("/old.xml")
+    assert feed(stack, "f").url == expected
+
+
+def test_feed_ttl_and_max_age_slow_polling_within_bounds(stack, server, clock):
+    body = rss(ONE).replace(b"<description>d</description>", b"<ttl>120</ttl>")
+    server.routes["/ttl.xml"] = Feed(body)
+    server.routes["/age.xml"] = Feed(rss(ONE), extra_headers={"Cache-Control": "max-age=999999"})
+    add_feed(stack, "ttl", server.url("/ttl.xml"))
+    add_feed(stack, "age", server.url("/age.xml"))
+    make_poller(stack, clock).run()
+    assert feed(stack, "ttl").next_poll_at == int(clock.now) + 7200
+    assert feed(stack, "age").next_poll_at == int(clock.now) + 86400  # capped at the maximum
+
+
+def test_an_item_that_leaves_the_feed_and_returns_is_not_sent_again(stack, server, clock):
+    server.routes["/feed.xml"] = Feed(rss(TWO, ONE))
+    add_feed(stack, "f", server.url("/feed.xml"))
+    poller = make_poller(stack, clock)
+    poller.run()
+    for items in [(THREE, TWO), (THREE, TWO, ONE)]:  # ONE drops out, then comes back
+        server.routes["/feed.xml"] = Feed(rss(*items))
+        clock.advance(901)
+        poller.run()
+    assert [item.title for item, _ in published(stack)] == ["Border management talks"]
+
+
+def test_an_item_edited_in_place_is_not_sent_again(stack, server, clock):
+    server.routes["/feed.xml"] = Feed(rss(ONE))
+    add_feed(stack, "f", server.url("/feed.xml"))
+    poller = make_poller(stack, clock)
+    poller.run()
+    server.routes["/feed.xml"] = Feed(rss(("First news (updated)", ONE[1])))
+    clock.advance(901)
+    assert poller.run().published == 0
+    assert published(stack) == []
+
+
+class FailingFirstPublisher(Publisher):
+    """The real SNS publisher, except that the named items fail the first time."""
+
+    def __init__(self, topic_arn: str, fail_titles: set[str]) -> None:
+        super().__init__(topic_arn)
+        self.fail_titles = set(fail_titles)
+
+    def publish(self, items):  # type: ignore[no-untyped-def]
+        failing = [i for i in items if i.title in self.fail_titles]
+        result: PublishResult = super().publish([i for i in items if i not in failing])
+        result.failed.extend((i, "InternalError") for i in failing)
+        self.fail_titles.clear()
+        return result
+
+
+def test_items_that_fail_to_publish_are_retried_on_the_next_poll(stack, server, clock):
+    server.routes["/feed.xml"] = Feed(rss(TWO, ONE))
+    add_feed(stack, "f", server.url("/feed.xml"), baseline_items=5)
+    publisher = FailingFirstPublisher(stack.topic_arn, {"Second news"})
+    poller = make_poller(stack, clock, publisher=publisher)
+    first = poller.run()
+    assert (first.outcomes[0].published, first.outcomes[0].unpublished) == (1, 1)
+    assert feed(stack, "f").etag is None  # so the next poll cannot be a 304
+    clock.advance(901)
+    poller.run()
+    assert [item.title for item, _ in published(stack)] == ["First news", "Second news"]
+
+
+def test_overlapping_runs_cannot_both_commit_a_feed(stack, server, clock):
+    server.routes["/feed.xml"] = Feed(rss(ONE))
+    add_feed(stack, "f", server.url("/feed.xml"))
+    store = FeedStore(stack.table("FeedsTable"))
+    stale_copy = store.get("f")
+    assert stale_copy is not None
+    make_poller(stack, clock).run()  # another run commits first
+    outcome = make_poller(stack, clock).poll(stale_copy)
+    assert outcome.status == "stale"
+    assert feed(stack, "f").version == 1
+
+
+def test_feeds_not_reached_before_the_deadline_stay_due(stack, server, clock):
+    for n in range(3):
+        server.routes[f"/{n}.xml"] = Feed(rss(ONE))
+        add_feed(stack, f"f{n}", server.url(f"/{n}.xml"))
+    report = make_poller(stack, clock).run(concurrency=1, time_left=lambda: 10, reserve=25)
+    assert report.outcomes == []
+    assert sorted(report.not_reached) == ["f0", "f1", "f2"]
+    assert all(feed(stack, f"f{n}").next_poll_at == 0 for n in range(3))
+
+
+def test_published_messages_are_items(stack, server, clock):
+    server.routes["/feed.xml"] = Feed(rss(ONE))
+    add_feed(stack, "f", server.url("/feed.xml"), baseline_items=1)
+    make_poller(stack, clock).run()
+    [(item, _)] = published(stack)
+    assert isinstance(item, Item)
+    assert (item.feed_id, item.key, item.link) == ("f", ONE[1], ONE[1])
+    assert item.published == "2025-12-01T10:00:00+00:00"
