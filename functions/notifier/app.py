@@ -3,12 +3,14 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tidings.notify import process_event
+
+from tidings.notify import Notifier, process_event
 from tidings.observability import logger, metrics, tracer
 from tidings.settings import NotifierSettings
-from tidings.wiring import build_notifier
 
-NOTIFIER = build_notifier(NotifierSettings.from_env())  # bad configuration fails at cold start
+NOTIFIER = Notifier.from_settings(
+    NotifierSettings.from_env()
+)  # bad configuration fails at cold start
 
 
 @logger.inject_lambda_context

@@ -1,19 +1,23 @@
-"""Poller Lambda: runs on a schedule, polls the due feeds, publishes what is new."""
+"""Poller Lambda: runs on a schedule, polls the due feeds, publishes what is new.
+
+No powertools Tracer here: its X-Ray SDK costs ~200 ms of cold start (see
+tidings/observability.py); the function's Active tracing still records each invocation.
+"""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from tidings.observability import logger, metrics, tracer
+
+from tidings.observability import logger, metrics
+from tidings.poll import Poller
 from tidings.settings import PollerSettings
-from tidings.wiring import build_poller
 
 SETTINGS = PollerSettings.from_env()  # bad configuration fails here, at cold start
-POLLER = build_poller(SETTINGS)
+POLLER = Poller.from_settings(SETTINGS)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     report = POLLER.run(
         concurrency=SETTINGS.concurrency,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+
 from tidings.cli.main import main
 from tidings.local.demo import run_demo
 

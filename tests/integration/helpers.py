@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections import Counter
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from tests.conftest import ROOT
 from tidings import aws
 from tidings.bus.publish import Publisher
 from tidings.feeds.fetch import Fetcher, FetchPolicy
@@ -17,8 +17,6 @@ from tidings.local.stack import Stack
 from tidings.model import FeedState, Item
 from tidings.poll import Cadence, Poller
 from tidings.store.feeds import FeedStore
-
-from tests.conftest import ROOT
 
 
 def rss(*items: tuple[str, str], title: str = "Test feed") -> bytes:
@@ -82,25 +80,6 @@ def published(stack: Stack) -> list[tuple[Item, dict[str, str]]]:
             attributes = {k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()}
             found.append((Item.from_message(json.loads(m["Body"])), attributes))
             sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=m["ReceiptHandle"])
-
-
-class CallCounter:
-    """Counts AWS API calls per service.operation, with botocore's event hooks."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-
-    def attach(self, *clients: object) -> CallCounter:
-        for client in clients:
-            client.meta.events.register("before-call", self._count)  # type: ignore[attr-defined]
-        return self
-
-    def _count(self, model: object, **_: object) -> None:
-        service = model.service_model.service_name  # type: ignore[attr-defined]
-        self.calls[f"{service}.{model.name}"] += 1  # type: ignore[attr-defined]
-
-    def total(self, service: str) -> int:
-        return sum(n for name, n in self.calls.items() if name.startswith(service + "."))
 
 
 def load_handler(name: str) -> ModuleType:

@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+
 from tidings import aws
 from tidings.local.httpserver import Feed, Response
 from tidings.local.outbox import sent_emails

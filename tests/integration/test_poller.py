@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from tidings import aws
 from tidings.bus.publish import Publisher, PublishResult
 from tidings.feeds.seen import SeenSet
 from tidings.local.httpserver import Feed, Response
+from tidings.local.metering import CallCounter
 from tidings.model import Item
 from tidings.store.feeds import FeedStore
 
-from .helpers import CallCounter, Clock, add_feed, feed, make_poller, published, rss
+from .helpers import Clock, add_feed, feed, make_poller, published, rss
 
 ONE = ("First news", "https://example.org/news/1")
 TWO = ("Second news", "https://example.org/news/2")

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from cfnlint.decode import decode
+
+from tests.conftest import ROOT
 from tidings import aws
 from tidings.local import stack as local_stack
 from tidings.settings import NotifierSettings, PollerSettings
 from tidings.store.schema import TABLES
-
-from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")

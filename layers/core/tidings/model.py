@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MESSAGE_VERSION = 1
 
@@ -137,6 +138,12 @@ class Subscriber:
             raise ValueError("send_hour must be 0..23")
         if not self.topics:
             raise ValueError("a subscriber needs at least one topic (or '*' for all)")
+        if not 0 <= self.weekday <= 6:
+            raise ValueError("weekday must be 0 (Monday) .. 6 (Sunday)")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
 
     @property
     def all_topics(self) -> bool:

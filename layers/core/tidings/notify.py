@@ -11,12 +11,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tidings.bus.events import deliveries
-from tidings.channels import SendError
+from tidings.channels import SendError, secrets
 from tidings.channels.email import EmailChannel, Envelope, build_message, digest_id
 from tidings.channels.slack import SlackChannel
 from tidings.digest.compose import Digest, compose
 from tidings.digest.render import render_email
 from tidings.digest.slack import render_slack
+from tidings.feeds.topics import TopicRules
 from tidings.matching import match
 from tidings.model import Item, Subscriber
 from tidings.observability import logger, metrics
@@ -51,6 +52,17 @@ class Notifier:
         self.slack = slack
         self.topic_titles = topic_titles
         self.token_key = token_key
+
+    @classmethod
+    def from_settings(cls, settings: NotifierSettings) -> Notifier:
+        return cls(
+            settings=settings,
+            subscribers=SubscriberStore(settings.subscribers_table, settings.subscriptions_table),
+            email=EmailChannel(settings.ses_configuration_set or None),
+            slack=SlackChannel(secrets.resolve),
+            topic_titles=TopicRules.load(settings.topic_rules_path or None).titles,
+            token_key=secrets.resolve(settings.token_secret_name).encode(),
+        )
 
     def deliver(self, items: Sequence[Item]) -> DeliveryReport:
         report = DeliveryReport()

@@ -16,11 +16,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tidings.bus.publish import Publisher, PublishResult
 from tidings.feeds import seen as seen_set
-from tidings.feeds.fetch import Fetcher, FetchError, FetchResult
+from tidings.feeds.fetch import Fetcher, FetchError, FetchPolicy, FetchResult
 from tidings.feeds.parse import NotAFeed, parse_feed
 from tidings.feeds.topics import TopicRules
 from tidings.model import FeedState, Item
 from tidings.observability import logger, metrics
+from tidings.settings import PollerSettings
 from tidings.store.feeds import FeedStore, StaleFeed
 
 
@@ -100,6 +101,23 @@ class Poller:
         self.rules = rules
         self.cadence = cadence or Cadence()
         self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: PollerSettings) -> Poller:
+        policy = FetchPolicy(
+            read_timeout=settings.fetch_timeout,
+            max_bytes=settings.max_feed_bytes,
+            pool_size=settings.concurrency,
+        )
+        return cls(
+            store=FeedStore(settings.feeds_table),
+            publisher=Publisher(settings.items_topic_arn),
+            fetcher=Fetcher(policy),
+            rules=TopicRules.load(settings.topic_rules_path or None),
+            cadence=Cadence(
+                settings.default_interval, settings.min_interval, settings.max_interval
+            ),
+        )
 
     def run(
         self,

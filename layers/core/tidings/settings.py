@@ -45,6 +45,14 @@ class PollerSettings:
     max_feed_bytes: int = 10 * 1024 * 1024
     fetch_timeout: int = 20
 
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError("POLL_CONCURRENCY must be at least 1")
+        if not 0 < self.min_interval <= self.default_interval <= self.max_interval:
+            raise ConfigError("need 0 < MIN_INTERVAL <= DEFAULT_INTERVAL <= MAX_INTERVAL")
+        if self.max_feed_bytes < 1024 or self.fetch_timeout < 1:
+            raise ConfigError("MAX_FEED_BYTES must be >= 1024 and FETCH_TIMEOUT >= 1")
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Self:
         return cls(**_read(cls, env, {"concurrency": "POLL_CONCURRENCY"}))

@@ -14,7 +14,9 @@ def sign(subscriber_id: str, secret: bytes, purpose: str = "unsubscribe") -> str
 
 
 def verify(subscriber_id: str, token: str, secret: bytes, purpose: str = "unsubscribe") -> bool:
-    return hmac.compare_digest(sign(subscriber_id, secret, purpose), token)
+    # compare bytes: compare_digest refuses non-ASCII str, and a token is attacker input
+    expected = sign(subscriber_id, secret, purpose).encode()
+    return hmac.compare_digest(expected, token.encode("utf-8", "replace"))
 
 
 def unsubscribe_url(base_url: str, subscriber_id: str, secret: bytes) -> str:

@@ -53,8 +53,8 @@ class SlackChannel:
                 response = client.send(
                     text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
                 )
-            except OSError as err:  # connection failures left after the retry handler gave up
-                raise SendError(f"slack webhook unreachable: {type(err).__name__}") from err
+            except Exception as err:  # noqa: BLE001 - slack-sdk and urllib errors may quote the URL
+                raise SendError(f"slack webhook unreachable: {type(err).__name__}") from None
             if response.status_code == 200:
                 continue
             body = (response.body or "").strip()

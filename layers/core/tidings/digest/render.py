@@ -57,6 +57,8 @@ def inline_css(html: str) -> str:
             remove_classes=False,
             allow_network=False,  # never fetch a stylesheet while rendering
             disable_validation=True,
+            # keep the template's width="600": Outlook ignores max-width and needs it
+            disable_basic_attributes=["width"],
             cssutils_logging_level=logging.CRITICAL,
         ).transform()
     )

@@ -36,25 +36,41 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Budgets that keep a section under 3000 characters whatever the feed sends:
+# title 600 + summary 800 (both after escaping) + link 1500 + markup < 3000
+TITLE_BUDGET = 600
+SUMMARY_BUDGET = 800
+MAX_LINK = 1500
+
+
+def fit(text: str, budget: int) -> str:
+    """Escape `text`, shortening the raw text (so no entity is ever cut) until it fits."""
+    limit = min(len(text), budget)
+    while True:
+        escaped = escape(shorten(text, limit))
+        if len(escaped) <= budget:
+            return escaped
+        limit -= max(1, (len(escaped) - budget) // 4)
+
+
 def _link(url: str, label: str) -> str:
     url = safe_url(url)
-    if not url:
+    if not url or len(url) > MAX_LINK:
         return f"*{label}*"
-    # `|` and `>` would end the link target early; `<` is never valid there
-    url = quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
+    # `|`, `<` and `>` would end the link target early: percent-encode them; `&` is escaped
+    url = escape(quote(url, safe=":/?#[]@!$&'()*+,;=%~-._"))
     return f"*<{url}|{label}>*"
 
 
 def _item_blocks(item: Item) -> list[Block]:
-    title = escape(shorten(one_line(item.title), 300))
-    text = _link(item.link, title)
+    text = _link(item.link, fit(one_line(item.title), TITLE_BUDGET))
     if item.summary:
-        text += "\n" + escape(shorten(item.summary, SUMMARY_LIMIT))
-    context = escape(one_line(item.feed_title) or item.feed_id)
+        text += "\n" + fit(shorten(item.summary, SUMMARY_LIMIT), SUMMARY_BUDGET)
+    context = fit(one_line(item.feed_title) or item.feed_id, 300)
     if item.published:
         context += f" · {human_date(item.published)}"
     return [
-        SectionBlock(text=MarkdownTextObject(text=shorten(text, SECTION_LIMIT), verbatim=True)),
+        SectionBlock(text=MarkdownTextObject(text=text, verbatim=True)),
         ContextBlock(elements=[MarkdownTextObject(text=context, verbatim=True)]),
     ]
 
@@ -66,7 +82,7 @@ class SlackMessage:
 
 
 def _topic_label(title: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=f"*{escape(title)}*")])
+    return ContextBlock(elements=[MarkdownTextObject(text=f"*{fit(title, 200)}*")])
 
 
 def render_slack(digest: Digest) -> list[SlackMessage]:
@@ -91,10 +107,8 @@ def render_slack(digest: Digest) -> list[SlackMessage]:
             labelled = True
     messages = []
     for number, body in enumerate(bodies, start=1):
-        header = (
-            digest.subject if len(bodies) == 1 else f"{digest.subject} ({number}/{len(bodies)})"
-        )
-        header = shorten(one_line(header), HEADER_LIMIT)
+        suffix = "" if len(bodies) == 1 else f" ({number}/{len(bodies)})"
+        header = shorten(one_line(digest.subject), HEADER_LIMIT - len(suffix)) + suffix
         blocks = [HeaderBlock(text=PlainTextObject(text=header)), *body]
         messages.append(SlackMessage(text=escape(header), blocks=[b.to_dict() for b in blocks]))
     return messages

@@ -26,7 +26,8 @@ ACCEPT = (
 @dataclass(frozen=True, slots=True)
 class FetchPolicy:
     connect_timeout: float = 5.0
-    read_timeout: float = 20.0
+    read_timeout: float = 20.0  # between two reads
+    total_timeout: float = 60.0  # the whole body: a server dripping bytes is cut off
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     pool_size: int = 16
@@ -90,7 +91,8 @@ class Fetcher:
     def fetch(
         self, url: str, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
-        headers = {}
+        # urllib3 replaces (not merges) pool headers with per-request ones: always send all
+        headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -141,8 +143,13 @@ class Fetcher:
         """Read the (decompressed) body, stopping at the cap: a gzip bomb stops there too."""
         chunks: list[bytes] = []
         size = 0
+        deadline = time.monotonic() + self.policy.total_timeout
         try:
             for chunk in response.stream(64 * 1024, decode_content=True):
+                if time.monotonic() > deadline:
+                    raise FetchError(
+                        f"timeout: body not received in {self.policy.total_timeout:g} s"
+                    )
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > self.policy.max_bytes:
@@ -153,14 +160,15 @@ class Fetcher:
 
 
 def _describe(err: Exception) -> str:
+    # order matters: NameResolutionError < NewConnectionError < ConnectTimeoutError in urllib3
     if isinstance(err, urllib3.exceptions.NameResolutionError):
         return "dns: host not found"
+    if isinstance(err, urllib3.exceptions.NewConnectionError):
+        return "connection refused or unreachable"
     if isinstance(err, urllib3.exceptions.ConnectTimeoutError):
         return "timeout: connect"
     if isinstance(err, urllib3.exceptions.ReadTimeoutError):
         return "timeout: read"
-    if isinstance(err, urllib3.exceptions.NewConnectionError):
-        return "connection refused or unreachable"
     if isinstance(err, urllib3.exceptions.SSLError):
         return "tls error"
     return f"{type(err).__name__}: {err}"

@@ -29,6 +29,8 @@ def normalise_link(link: str) -> str:
         port = parts.port
     except ValueError:  # a port that is not a number: keep the link as the feed wrote it
         return link
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
     if parts.username:
         netloc = f"{parts.username}@{netloc}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,11 @@ from tidings.feeds.topics import TopicRules
 from tidings.model import Item
 
 SUMMARY_LIMIT = 600
+TITLE_LIMIT = 500
+# A DOCTYPE anywhere in the prolog, with its internal subset. feedparser strips only
+# declarations that start a line; one sharing a line with <?xml ...?> would reach the XML
+# parser, which expands its entities (billion laughs). Feeds never need a DTD.
+_DOCTYPE = re.compile(rb"<!DOCTYPE(?:[^\[>]|\[[^\]]*\])*>", re.IGNORECASE)
 
 
 class NotAFeed(ValueError):
@@ -59,6 +65,7 @@ def parse_feed(
 
     `url` resolves relative links; `content_type` is the server's, when there was a server.
     """
+    body = _DOCTYPE.sub(b"", body[:4096]) + body[4096:]  # the prolog is at the start
     headers = {"content-location": url} if url else {}
     if content_type:
         headers["content-type"] = content_type
@@ -85,7 +92,7 @@ def parse_feed(
             warnings.append(f"duplicate entry key, kept the first: {key}")
             continue
         keys.add(key)
-        title = one_line(html_to_text(entry.get("title", ""))) or "(untitled)"
+        title = shorten(one_line(html_to_text(entry.get("title", ""))), TITLE_LIMIT) or "(untitled)"
         summary = _summary(entry)
         published = _iso(entry.get("published_parsed") or entry.get("updated_parsed"))
         undated += published is None

@@ -73,8 +73,11 @@ def shorten(text: str, limit: int) -> str:
     """Cut at a word boundary and mark the cut with an ellipsis; never exceeds `limit`."""
     if len(text) <= limit:
         return text
-    cut = text[: max(limit - 1, 0)]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-") + "…"
+    if limit < 1:
+        return ""
+    cut = text[: limit - 1]
+    if not text[limit - 1].isspace():  # the cut fell inside a word: drop that word
+        space = cut.rfind(" ")
+        if space > limit // 2:
+            cut = cut[:space]
+    return cut.rstrip(" ,;:.-…") + "…"

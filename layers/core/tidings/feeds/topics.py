@@ -17,9 +17,15 @@ from pathlib import Path
 
 
 def slugify(label: str) -> str:
-    """`Border Management` and `border_management` are the same topic: `border-management`."""
-    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_label.lower()).strip("-")
+    """`Border Management` and `border_management` are the same topic: `border-management`.
+
+    Latin text is folded to ASCII (`Straße` -> `strasse`); text in other scripts keeps its
+    letters (`Миграция` -> `миграция`) rather than vanishing.
+    """
+    folded = label.casefold()
+    ascii_label = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_label).strip("-")
+    return slug or re.sub(r"[\W_]+", "-", folded).strip("-")
 
 
 def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
@@ -86,6 +92,10 @@ class TopicRules:
             slug = slugify(name)
             if not slug:
                 raise RulesError(f"{source}: topics.{name} has no usable slug")
+            for field in ("keywords", "patterns"):
+                values = spec.get(field, [])
+                if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                    raise RulesError(f"{source}: topics.{name}.{field} must be a list of strings")
             try:
                 patterns = tuple(re.compile(p) for p in spec.get("patterns", []))
             except re.error as err:

@@ -21,11 +21,10 @@ from tidings.local.httpserver import Feed, LocalServer, Response
 from tidings.local.outbox import Outbox, sent_emails, write_outbox
 from tidings.local.stack import Stack, emulated_aws
 from tidings.model import FeedState, Subscriber
-from tidings.notify import process_event
+from tidings.notify import Notifier, process_event
 from tidings.poll import Poller, PollReport
 from tidings.store.feeds import FeedStore
 from tidings.store.subscribers import SubscriberStore
-from tidings.wiring import build_notifier, build_poller
 
 # A new feed normally takes a silent baseline; the demo wants to show digests on first poll.
 DEMO_BASELINE_ITEMS = 1000
@@ -118,8 +117,8 @@ def run_demo(
             sources = [server.url("/icmpd/news.xml")]
         feed_ids = _register_feeds(stack, server, sources)
         _register_subscribers(stack, server)
-        poller = build_poller(stack.poller_settings())
-        notifier = build_notifier(stack.notifier_settings())
+        poller = Poller.from_settings(stack.poller_settings())
+        notifier = Notifier.from_settings(stack.notifier_settings())
 
         def deliver(event: dict[str, Any]) -> dict[str, Any]:
             return process_event(event, notifier)

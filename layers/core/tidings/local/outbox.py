@@ -32,8 +32,7 @@ def sent_raw_emails() -> list[str]:
 
 def sent_emails() -> list[EmailMessage]:
     return [
-        email.message_from_string(raw, policy=email.policy.default)
-        for raw in sent_raw_emails()
+        email.message_from_string(raw, policy=email.policy.default) for raw in sent_raw_emails()
     ]
 
 
