@@ -37,6 +37,7 @@ def test_first_poll_publishes_all_ten_items_and_sends_three_digests(demo):
     run, lines = demo
     assert run.first.published == 10
     assert (run.emails, run.slack_messages) == (2, 1)
+    assert run.daily_emails == 1  # Clara's, at 08:00 Vienna time
     assert run.dead_letters == 0
     assert any("10 new item(s) published" in line for line in lines)
 
@@ -51,7 +52,7 @@ def test_second_poll_sends_nothing(demo):
 
 def test_outbox_holds_mime_emails_with_html_and_text_parts(demo):
     run, _ = demo
-    assert len(run.outbox.emails) == 2
+    assert len(run.outbox.emails) == 3
     for eml in run.outbox.emails:
         message = read(eml)
         assert message.get_content_type() == "multipart/alternative"
@@ -70,6 +71,10 @@ def test_each_subscriber_gets_only_their_topics(demo):
         assert title in ana_html
     assert "FReM" not in ana_html and "EUDiF" not in ana_html
     assert ben_text.count("https://www.icmpd.org//news-centre/") == 10
+    clara = read(by_recipient["clara@partner.example.org"])
+    assert (
+        clara["Subject"] == "4 new items: Diaspora and development, Migration policy and dialogue"
+    )
 
 
 def test_slack_message_is_block_kit_for_return_monitoring_and_trafficking(demo):
@@ -93,7 +98,7 @@ def test_the_cli_demo_runs_on_a_feeds_file(tmp_path, icmpd_bytes, capsys):
     assert main(["demo", "--feeds-file", str(listing), "--outbox", str(tmp_path / "out")]) == 0
     output = capsys.readouterr().out
     assert "poll 1: 1 feed(s) polled" in output
-    assert len(list((tmp_path / "out").glob("*.eml"))) == 2
+    assert len(list((tmp_path / "out").glob("*.eml"))) == 3
 
 
 def test_the_installed_console_script_inspects_the_fixture(icmpd_bytes, tmp_path):

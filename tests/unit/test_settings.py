@@ -10,6 +10,9 @@ POLLER_ENV = {"FEEDS_TABLE": "feeds", "ITEMS_TOPIC_ARN": "arn:aws:sns:eu-west-1:
 NOTIFIER_ENV = {
     "SUBSCRIBERS_TABLE": "subscribers",
     "SUBSCRIPTIONS_TABLE": "subscriptions",
+    "DIGEST_QUEUE_TABLE": "digest-queue",
+    "DELIVERIES_TABLE": "deliveries",
+    "IDEMPOTENCY_TABLE": "idempotency",
     "SENDER_ADDRESS": "Tidings Digests <digests@news.tidings.example>",
     "UNSUBSCRIBE_BASE_URL": "https://api.tidings.example",
     "TOKEN_SECRET_NAME": "tidings/token-key",
@@ -67,7 +70,7 @@ def test_poller_missing_variables_are_all_named() -> None:
 
 
 def test_notifier_missing_variables_are_all_named() -> None:
-    # Given: only one of the five required variables, and one set to an empty string
+    # Given: only one of the required variables, and one set to an empty string
     env = {"SUBSCRIBERS_TABLE": "subscribers", "SENDER_ADDRESS": ""}
     # When
     with pytest.raises(ConfigError) as caught:
@@ -76,6 +79,9 @@ def test_notifier_missing_variables_are_all_named() -> None:
     message = str(caught.value)
     for name in (
         "SUBSCRIPTIONS_TABLE",
+        "DIGEST_QUEUE_TABLE",
+        "DELIVERIES_TABLE",
+        "IDEMPOTENCY_TABLE",
         "SENDER_ADDRESS",
         "UNSUBSCRIBE_BASE_URL",
         "TOKEN_SECRET_NAME",

@@ -42,6 +42,7 @@ def test_every_table_in_the_template_is_a_table_of_the_schema_and_back(template)
         assert table["BillingMode"] == "PAY_PER_REQUEST"
         ttl = table.get("TimeToLiveSpecification")
         assert (ttl or {}).get("AttributeName") == spec.ttl_attribute
+        assert table.get("GlobalSecondaryIndexes", []) == spec.global_secondary_indexes()
 
 
 def test_the_emulated_stack_creates_the_tables_the_template_declares(template, stack):
@@ -52,6 +53,10 @@ def test_the_emulated_stack_creates_the_tables_the_template_declares(template, s
         assert sorted(described["AttributeDefinitions"], key=str) == sorted(
             resource["Properties"]["AttributeDefinitions"], key=str
         )
+        declared_indexes = resource["Properties"].get("GlobalSecondaryIndexes", [])
+        assert [
+            (i["IndexName"], i["KeySchema"]) for i in described.get("GlobalSecondaryIndexes", [])
+        ] == [(i["IndexName"], i["KeySchema"]) for i in declared_indexes]
 
 
 def test_queue_settings_match_the_emulated_stack_and_follow_the_notifier_timeout(template):
@@ -111,7 +116,11 @@ def test_no_iam_statement_grants_every_resource(template):
 
 @pytest.mark.parametrize(
     ("function", "settings"),
-    [("PollerFunction", PollerSettings), ("NotifierFunction", NotifierSettings)],
+    [
+        ("PollerFunction", PollerSettings),
+        ("NotifierFunction", NotifierSettings),
+        ("DigestFunction", NotifierSettings),
+    ],
 )
 def test_each_function_gets_every_required_setting(template, function, settings):
     variables = props(template, function)["Environment"]["Variables"]

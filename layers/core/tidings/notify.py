@@ -1,16 +1,40 @@
-"""The notifier: items from one SQS batch in, one digest per subscriber out."""
+"""The notifier: items in, one digest per subscriber out, each (subscriber, item) once.
+
+Exactly once, on top of at-least-once delivery everywhere (SNS, SQS, a poller re-publish):
+1. the Deliveries ledger drops (subscriber, item) pairs already sent, whatever batch an item
+   comes back in (a partial-batch retry, a re-publish);
+2. the send itself runs under powertools Idempotency, keyed by the digest (subscriber and
+   item set), so a crash after sending and before the ledger write does not send again when
+   the same batch is redelivered;
+3. the ledger is written after the send.
+A crash in the middle of the provider call itself (SES accepted, the process died before
+powertools recorded it) can still repeat one digest once the in-progress record expires:
+no email or webhook API offers a two-phase commit.
+"""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tidings.bus.events import deliveries
+from tidings.cadence import next_send_at
 from tidings.channels import SendError, secrets
 from tidings.channels.email import EmailChannel, Envelope, build_message, digest_id
 from tidings.channels.slack import SlackChannel
@@ -22,17 +46,36 @@ from tidings.matching import match
 from tidings.model import Item, Subscriber
 from tidings.observability import logger, metrics
 from tidings.settings import NotifierSettings
+from tidings.store.deliveries import DeliveryLedger, DigestQueue
 from tidings.store.subscribers import SubscriberStore
 from tidings.tokens import unsubscribe_url
+
+DAY = 86400
+# Longer than any way an item can come back: SQS retention (4 days), the DLQ (14 days)
+# and a redrive from it.
+IDEMPOTENCY_EXPIRY = 15 * DAY
+LEDGER_EXPIRY = 30 * DAY
+QUEUE_EXPIRY = 10 * DAY  # a weekly digest plus slack for a failing channel
 
 
 @dataclass(slots=True)
 class DeliveryReport:
     digests: Counter[str] = field(default_factory=Counter)  # per channel
     items_delivered: int = 0
+    items_queued: int = 0  # for daily/weekly digests
+    duplicates_skipped: int = 0
     failed_items: set[str] = field(default_factory=set)  # item uids to hand back to the queue
     send_failures: int = 0
     broken: list[str] = field(default_factory=list)  # subscribers whose channel is gone
+
+    def record_metrics(self) -> None:
+        for channel, count in self.digests.items():
+            metrics.add_metric(f"DigestsSent{channel.capitalize()}", MetricUnit.Count, count)
+        metrics.add_metric("ItemsDelivered", MetricUnit.Count, self.items_delivered)
+        metrics.add_metric("ItemsQueued", MetricUnit.Count, self.items_queued)
+        metrics.add_metric("DuplicatesSkipped", MetricUnit.Count, self.duplicates_skipped)
+        metrics.add_metric("SendFailures", MetricUnit.Count, self.send_failures)
+        metrics.add_metric("SubscribersBroken", MetricUnit.Count, len(self.broken))
 
 
 class Notifier:
@@ -45,6 +88,9 @@ class Notifier:
         slack: SlackChannel,
         topic_titles: Mapping[str, str],
         token_key: bytes,
+        ledger: DeliveryLedger,
+        queue: DigestQueue,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.subscribers = subscribers
@@ -52,6 +98,17 @@ class Notifier:
         self.slack = slack
         self.topic_titles = topic_titles
         self.token_key = token_key
+        self.ledger = ledger
+        self.queue = queue
+        self.clock = clock
+        self.idempotency = IdempotencyConfig(
+            event_key_jmespath="digest_id", expires_after_seconds=IDEMPOTENCY_EXPIRY
+        )
+        self._send_once = idempotent_function(
+            data_keyword_argument="request",
+            persistence_store=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
+            config=self.idempotency,
+        )(self._send)
 
     @classmethod
     def from_settings(cls, settings: NotifierSettings) -> Notifier:
@@ -62,49 +119,116 @@ class Notifier:
             slack=SlackChannel(secrets.resolve),
             topic_titles=TopicRules.load(settings.topic_rules_path or None).titles,
             token_key=secrets.resolve(settings.token_secret_name).encode(),
+            ledger=DeliveryLedger(settings.deliveries_table),
+            queue=DigestQueue(settings.digest_queue_table),
         )
 
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        """In-progress idempotency records then expire with the invocation's deadline."""
+        self.idempotency.register_lambda_context(context)
+
+    # -- a batch of new items ---------------------------------------------------------------
+
     def deliver(self, items: Sequence[Item]) -> DeliveryReport:
+        """Immediate subscribers get one digest each now; daily/weekly ones get items queued."""
         report = DeliveryReport()
         unique = list({item.uid: item for item in items}.values())
         following = self.subscribers.following({t for item in unique for t in item.topics})
-        for subscriber, matched in match(unique, following).values():
-            digest = compose(subscriber, matched, self.topic_titles)
-            try:
-                self.send(digest)
-            except SendError as err:
-                report.send_failures += 1
-                if err.permanent and subscriber.channel == "slack":
-                    self.subscribers.set_status(subscriber.subscriber_id, "broken")
-                    report.broken.append(subscriber.subscriber_id)
-                    logger.error(
-                        "slack webhook gone, subscriber marked broken",
-                        subscriber_id=subscriber.subscriber_id,
-                        error=str(err),
-                    )
-                    continue
-                report.failed_items.update(item.uid for item in matched)
-                logger.warning(
-                    "send failed",
-                    subscriber_id=subscriber.subscriber_id,
-                    channel=subscriber.channel,
-                    error=str(err),
+        matched = match(unique, following)
+        now = int(self.clock())
+        for subscriber, its_items in matched.values():
+            if subscriber.cadence != "immediate":
+                due = next_send_at(subscriber, datetime.fromtimestamp(now, UTC))
+                self.queue.enqueue(
+                    subscriber.subscriber_id, its_items, int(due.timestamp()), now + QUEUE_EXPIRY
                 )
-                continue
-            report.digests[subscriber.channel] += 1
-            report.items_delivered += len(matched)
+                report.items_queued += len(its_items)
+        immediate = [(s, i) for s, i in matched.values() if s.cadence == "immediate"]
+        for subscriber, pending in self.undelivered(immediate, report):
+            self.deliver_digest(subscriber, pending, report)
         return report
 
-    def send(self, digest: Digest) -> None:
-        subscriber = digest.subscriber
-        if not subscriber.active:  # never send to anyone who is not active
-            return
-        if subscriber.channel == "slack":
-            self.slack.send(subscriber.address, render_slack(digest))
-            return
-        self.email.send(
-            self.email_message(digest), self.settings.sender_address, subscriber.address
+    def undelivered(
+        self, wanted: Sequence[tuple[Subscriber, list[Item]]], report: DeliveryReport
+    ) -> list[tuple[Subscriber, list[Item]]]:
+        """Drop the (subscriber, item) pairs the ledger has already seen delivered."""
+        done = self.ledger.delivered(
+            (s.subscriber_id, item.uid) for s, items in wanted for item in items
         )
+        result = []
+        for subscriber, items in wanted:
+            pending = [i for i in items if (subscriber.subscriber_id, i.uid) not in done]
+            report.duplicates_skipped += len(items) - len(pending)
+            if pending:
+                result.append((subscriber, pending))
+        return result
+
+    def deliver_digest(
+        self, subscriber: Subscriber, items: Sequence[Item], report: DeliveryReport
+    ) -> bool:
+        """Send one digest exactly once and record it; True when it was delivered."""
+        if not subscriber.active:  # never send to anyone who is not active
+            return False
+        digest = compose(subscriber, items, self.topic_titles)
+        uids = sorted(item.uid for item in items)
+        request = {
+            "digest_id": digest_id(subscriber.subscriber_id, uids),
+            "subscriber_id": subscriber.subscriber_id,
+            "items": uids,
+        }
+        try:
+            self._send_once(request=request, digest=digest)
+        except SendError as err:
+            return self._failed(subscriber, items, report, str(err), err.permanent)
+        except IdempotencyAlreadyInProgressError:
+            # another invocation is sending this very digest right now: let SQS retry later
+            return self._failed(subscriber, items, report, "already in progress", False)
+        self.ledger.record(
+            [(subscriber.subscriber_id, uid) for uid in uids], int(self.clock()) + LEDGER_EXPIRY
+        )
+        report.digests[subscriber.channel] += 1
+        report.items_delivered += len(items)
+        return True
+
+    def _failed(
+        self,
+        subscriber: Subscriber,
+        items: Sequence[Item],
+        report: DeliveryReport,
+        error: str,
+        permanent: bool,
+    ) -> bool:
+        report.send_failures += 1
+        if permanent and subscriber.channel == "slack":
+            self.subscribers.set_status(subscriber.subscriber_id, "broken")
+            report.broken.append(subscriber.subscriber_id)
+            logger.error(
+                "slack webhook gone, subscriber marked broken",
+                subscriber_id=subscriber.subscriber_id,
+                error=error,
+            )
+            return False
+        report.failed_items.update(item.uid for item in items)
+        logger.warning(
+            "send failed",
+            subscriber_id=subscriber.subscriber_id,
+            channel=subscriber.channel,
+            error=error,
+        )
+        return False
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _send(self, *, request: dict[str, Any], digest: Digest) -> dict[str, Any]:
+        """The idempotent unit: runs once per digest_id (see the module docstring)."""
+        subscriber = digest.subscriber
+        if subscriber.channel == "slack":
+            messages = render_slack(digest)
+            self.slack.send(subscriber.address, messages)
+            return {"channel": "slack", "messages": len(messages)}
+        message = self.email_message(digest)
+        ses_id = self.email.send(message, self.settings.sender_address, subscriber.address)
+        return {"channel": "email", "ses_message_id": ses_id}
 
     def email_message(self, digest: Digest) -> EmailMessage:
         subscriber: Subscriber = digest.subscriber
@@ -139,15 +263,14 @@ def process_event(event: dict[str, Any], notifier: Notifier) -> dict[str, Any]:
     failures += [r.message_id for r in records if r.item and r.item.uid in report.failed_items]
 
     metrics.add_metric("MalformedDeliveries", MetricUnit.Count, len(records) - len(items))
-    for channel, count in report.digests.items():
-        metrics.add_metric(f"DigestsSent{channel.capitalize()}", MetricUnit.Count, count)
-    metrics.add_metric("ItemsDelivered", MetricUnit.Count, report.items_delivered)
-    metrics.add_metric("SendFailures", MetricUnit.Count, report.send_failures)
+    report.record_metrics()
     logger.info(
         "batch delivered",
         records=len(records),
         failed=len(failures),
         digests=dict(report.digests),
         items_delivered=report.items_delivered,
+        items_queued=report.items_queued,
+        duplicates_skipped=report.duplicates_skipped,
     )
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}

@@ -62,6 +62,9 @@ class PollerSettings:
 class NotifierSettings:
     subscribers_table: str
     subscriptions_table: str
+    digest_queue_table: str
+    deliveries_table: str
+    idempotency_table: str
     sender_address: str
     unsubscribe_base_url: str
     # Secrets Manager secret holding the key that signs unsubscribe tokens

@@ -8,21 +8,26 @@ emails and a local HTTP sink plays Slack. What was sent is written to the outbox
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from tidings import aws
+from tidings.cadence import next_send_at
 from tidings.local.httpserver import Feed, LocalServer, Response
 from tidings.local.outbox import Outbox, sent_emails, write_outbox
-from tidings.local.stack import Stack, emulated_aws
+from tidings.local.stack import LocalContext, Stack, emulated_aws
 from tidings.model import FeedState, Subscriber
 from tidings.notify import Notifier, process_event
+from tidings.observability import logger
 from tidings.poll import Poller, PollReport
+from tidings.scheduled import DigestRun
 from tidings.store.feeds import FeedStore
 from tidings.store.subscribers import SubscriberStore
 
@@ -38,6 +43,16 @@ EXAMPLE_SUBSCRIBERS = (
         name="Ana, border management desk",
     ),
     Subscriber("ben", "email", "ben@partner.example.org", topics=("*",), name="Ben, all topics"),
+    Subscriber(
+        "clara",
+        "email",
+        "clara@partner.example.org",
+        topics=("migration-policy-dialogue", "diaspora"),
+        cadence="daily",
+        send_hour=8,
+        timezone="Europe/Vienna",
+        name="Clara, a daily digest at 08:00 Vienna time",
+    ),
     Subscriber(
         "returns-desk",
         "slack",
@@ -73,6 +88,7 @@ class DemoRun:
     second: PollReport
     emails: int
     slack_messages: int
+    daily_emails: int
     repeat_emails: int
     repeat_slack_messages: int
     outbox: Outbox
@@ -111,6 +127,7 @@ def run_demo(
     outbox_dir: Path = Path("outbox"),
     echo: Callable[[str], Any] = print,
 ) -> DemoRun:
+    logger.setLevel("WARNING")  # the summary below says what happened; warnings still show
     with emulated_aws("tidings-demo") as stack, LocalServer() as server:
         if not sources:
             server.routes["/icmpd/news.xml"] = Feed(icmpd_fixture())
@@ -119,29 +136,37 @@ def run_demo(
         _register_subscribers(stack, server)
         poller = Poller.from_settings(stack.poller_settings())
         notifier = Notifier.from_settings(stack.notifier_settings())
+        notifier.register_lambda_context(cast(LambdaContext, LocalContext()))
 
         def deliver(event: dict[str, Any]) -> dict[str, Any]:
             return process_event(event, notifier)
+
+        def slack_posts() -> list[dict[str, Any]]:
+            return server.posted_json(f"/slack/{SLACK_CHANNEL}")
 
         echo(
             f"tidings demo: emulated AWS in-process, {len(feed_ids)} feed(s) via {server.base_url}"
         )
         first = poller.run()
         stack.drain(deliver)
-        emails = len(sent_emails())
-        slack = len(server.posted_json(f"/slack/{SLACK_CHANNEL}"))
-        outbox = write_outbox(
-            outbox_dir,
-            [(SLACK_CHANNEL, post) for post in server.posted_json(f"/slack/{SLACK_CHANNEL}")],
-        )
+        emails, slack = len(sent_emails()), len(slack_posts())
         echo(_describe_poll("poll 1", first))
-        echo(f"  sent: {emails} email digest(s), {slack} Slack message(s)")
-        for path in outbox.emails:
-            echo(f"    {path}")
-        for path in outbox.slack:
+        echo(f"  sent now: {emails} email digest(s), {slack} Slack message(s)")
+
+        # the daily subscriber's digest, when their local send hour comes
+        daily = next(s for s in EXAMPLE_SUBSCRIBERS if s.cadence == "daily")
+        send_at = next_send_at(daily, datetime.now(UTC)).timestamp()
+        DigestRun(notifier, notifier.queue, clock=lambda: send_at).run()
+        daily_emails = len(sent_emails()) - emails
+        echo(
+            f"daily digest at {daily.send_hour:02d}:00 {daily.timezone}: "
+            f"{daily_emails} email digest(s)"
+        )
+        outbox = write_outbox(outbox_dir, [(SLACK_CHANNEL, post) for post in slack_posts()])
+        for path in [*outbox.emails, *outbox.slack]:
             echo(f"    {path}")
 
-        later = time.time() + poller.cadence.maximum + 1  # every feed is due again
+        later = send_at + poller.cadence.maximum + 1  # every feed is due again
         second = Poller(
             store=poller.store,
             publisher=poller.publisher,
@@ -151,8 +176,9 @@ def run_demo(
             clock=lambda: later,
         ).run()
         stack.drain(deliver)
-        repeat_emails = len(sent_emails()) - emails
-        repeat_slack = len(server.posted_json(f"/slack/{SLACK_CHANNEL}")) - slack
+        DigestRun(notifier, notifier.queue, clock=lambda: later + 7 * 86400).run()
+        repeat_emails = len(sent_emails()) - emails - daily_emails
+        repeat_slack = len(slack_posts()) - slack
         echo(_describe_poll("poll 2", second))
         echo(f"  sent: {repeat_emails} email digest(s), {repeat_slack} Slack message(s)")
         dead = stack.queue_depth(dlq=True)
@@ -160,7 +186,9 @@ def run_demo(
             f"outbox: {outbox.folder.resolve()} ({len(outbox.emails)} emails, "
             f"{len(outbox.slack)} Slack messages); dead letters: {dead}"
         )
-        return DemoRun(first, second, emails, slack, repeat_emails, repeat_slack, outbox, dead)
+        return DemoRun(
+            first, second, emails, slack, daily_emails, repeat_emails, repeat_slack, outbox, dead
+        )
 
 
 def _describe_poll(label: str, report: PollReport) -> str:

@@ -71,6 +71,9 @@ class Stack:
         values: dict[str, Any] = {
             "subscribers_table": self.tables["SubscribersTable"],
             "subscriptions_table": self.tables["SubscriptionsTable"],
+            "digest_queue_table": self.tables["DigestQueueTable"],
+            "deliveries_table": self.tables["DeliveriesTable"],
+            "idempotency_table": self.tables["IdempotencyTable"],
             "sender_address": f"ICMPD news via tidings <{SENDER}>",
             "unsubscribe_base_url": "https://tidings.example.org",
             "token_secret_name": self.token_secret,
@@ -87,6 +90,9 @@ class Stack:
             "ITEMS_TOPIC_ARN": poller.items_topic_arn,
             "SUBSCRIBERS_TABLE": notifier.subscribers_table,
             "SUBSCRIPTIONS_TABLE": notifier.subscriptions_table,
+            "DIGEST_QUEUE_TABLE": notifier.digest_queue_table,
+            "DELIVERIES_TABLE": notifier.deliveries_table,
+            "IDEMPOTENCY_TABLE": notifier.idempotency_table,
             "SENDER_ADDRESS": notifier.sender_address,
             "UNSUBSCRIBE_BASE_URL": notifier.unsubscribe_base_url,
             "TOKEN_SECRET_NAME": notifier.token_secret_name,
@@ -167,11 +173,15 @@ def create_stack(prefix: str = "tidings") -> Stack:
     tables = {}
     for spec in TABLES:
         name = f"{prefix}-{spec.logical_id}"
+        indexes = (
+            {"GlobalSecondaryIndexes": spec.global_secondary_indexes()} if spec.indexes else {}
+        )
         dynamodb.create_table(
             TableName=name,
             KeySchema=spec.key_schema(),
             AttributeDefinitions=spec.attribute_definitions(),
             BillingMode="PAY_PER_REQUEST",
+            **indexes,
         )
         if spec.ttl_attribute:
             dynamodb.update_time_to_live(

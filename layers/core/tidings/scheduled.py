@@ -1,0 +1,48 @@
+"""The digest run: hourly, send the daily/weekly digests whose local send time has come."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from tidings.notify import DeliveryReport, Notifier
+from tidings.observability import logger
+from tidings.settings import NotifierSettings
+from tidings.store.deliveries import DigestQueue
+
+
+class DigestRun:
+    def __init__(
+        self, notifier: Notifier, queue: DigestQueue, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.notifier = notifier
+        self.queue = queue
+        self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: NotifierSettings) -> DigestRun:
+        notifier = Notifier.from_settings(settings)
+        return cls(notifier, notifier.queue)
+
+    def run(self) -> DeliveryReport:
+        """Each due subscriber gets one digest of everything queued for them, then the queue
+        is cleared of what was sent. A failed send leaves the items queued (and still due), so
+        the next hourly run tries again; a subscriber who is no longer active gets nothing
+        and their queue is dropped."""
+        report = DeliveryReport()
+        for subscriber_id in self.queue.due_subscribers(int(self.clock())):
+            queued = self.queue.pending(subscriber_id)
+            subscriber = self.notifier.subscribers.get(subscriber_id)
+            if subscriber is None or not subscriber.active:
+                logger.info(
+                    "dropping queued digest of inactive subscriber",
+                    subscriber_id=subscriber_id,
+                    items=len(queued),
+                )
+                self.queue.remove(subscriber_id, [i.uid for i in queued])
+                continue
+            pending = self.notifier.undelivered([(subscriber, queued)], report)
+            sent = not pending or self.notifier.deliver_digest(subscriber, pending[0][1], report)
+            if sent:
+                self.queue.remove(subscriber_id, [i.uid for i in queued])
+        return report
