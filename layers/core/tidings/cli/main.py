@@ -9,9 +9,12 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from tidings.cli.deployed import StackNotFound
+from tidings.cli.ops import add_ops_commands
 from tidings.cli.sources import SourceError, read_source
 from tidings.feeds.parse import NotAFeed, parse_feed
 from tidings.feeds.topics import RulesError, TopicRules
+from tidings.store.feeds import FeedExists
 
 
 def _rules(path: str | None) -> TopicRules:
@@ -132,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--feeds-file", metavar="FILE", help="one feed per line, or OPML")
     demo.add_argument("--outbox", default="outbox", metavar="DIR")
     demo.set_defaults(run=cmd_demo)
+
+    add_ops_commands(commands)
     return parser
 
 
@@ -139,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except RulesError as err:
+    except (RulesError, StackNotFound, FeedExists, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
