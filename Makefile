@@ -12,7 +12,7 @@ PY313_DIR := $(shell d=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install demo test lint typecheck pytest template build deploy bench requirements clean
+.PHONY: help install demo test lint typecheck pytest template build deploy bench requirements browser clean
 
 help:
 	@echo "make demo   - run the whole pipeline locally (emulated AWS), digests in outbox/"
@@ -61,6 +61,13 @@ deploy: build
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# Debian's Chromium, for tests/e2e/test_email_layout.py (skipped where it is missing, unless
+# TIDINGS_REQUIRE_BROWSER=1, as in CI). Needs root and apt.
+browser:
+	@command -v chromium >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
 
 requirements: install
 	$(BIN)/python scripts/layer_requirements.py
