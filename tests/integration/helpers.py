@@ -23,7 +23,7 @@ def rss(*items: tuple[str, str], title: str = "Test feed") -> bytes:
     """A small RSS 2.0 document; items are (title, link), newest first."""
     body = "".join(
         f"<item><title>{t}</title><link>{link}</link><description>About {t}</description>"
-        f"<pubDate>Mon, 0{i + 1} Dec 2025 10:00:00 +0000</pubDate></item>"
+        f"<pubDate>{1 + i % 28:02d} Dec 2025 10:00:00 +0000</pubDate></item>"
         for i, (t, link) in enumerate(items)
     )
     return (

@@ -261,3 +261,20 @@ def test_published_messages_are_items(stack, server, clock):
     assert isinstance(item, Item)
     assert (item.feed_id, item.key, item.link) == ("f", ONE[1], ONE[1])
     assert item.published == "2025-12-01T10:00:00+00:00"
+
+
+def test_a_ten_thousand_item_feed_commits_far_below_the_item_size_limit(stack, server, clock):
+    # Given a feed of 10,000 items, polled for its baseline
+    items = [(f"News {n}", f"https://example.org/news/{n}") for n in range(10_000)]
+    server.routes["/big.xml"] = Feed(rss(*items))
+    add_feed(stack, "big", server.url("/big.xml"))
+    report = make_poller(stack, clock).run()
+    # Then the state commits, every key is remembered, and the item stays small
+    assert report.outcomes[0].status == "baseline"
+    raw = aws.client("dynamodb").get_item(
+        TableName=stack.table("FeedsTable"), Key={"feed_id": {"S": "big"}}
+    )["Item"]
+    assert len(raw["seen"]["B"]) == 80_000  # 8 bytes a key
+    others = {k: v for k, v in raw.items() if k != "seen"}
+    assert len(json.dumps(others)) < 2_000  # the rest of the item is small
+    assert len(SeenSet(feed(stack, "big").seen)) == 10_000

@@ -43,6 +43,12 @@ def _iso(struct: time.struct_time | None) -> str | None:
     return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC).isoformat()
 
 
+def _date(entry: Any) -> time.struct_time | None:
+    # `in` first: feedparser warns when asked for a missing updated_parsed
+    updated = entry["updated_parsed"] if "updated_parsed" in entry else None  # noqa: SIM401
+    return entry.get("published_parsed") or updated
+
+
 def _summary(entry: Any) -> str:
     raw = entry.get("summary") or ""
     if not raw and entry.get("content"):
@@ -94,7 +100,7 @@ def parse_feed(
         keys.add(key)
         title = shorten(one_line(html_to_text(entry.get("title", ""))), TITLE_LIMIT) or "(untitled)"
         summary = _summary(entry)
-        published = _iso(entry.get("published_parsed") or entry.get("updated_parsed"))
+        published = _iso(_date(entry))
         undated += published is None
         categories = tuple(
             one_line(t.get("term", "")) for t in entry.get("tags", []) if t.get("term")
