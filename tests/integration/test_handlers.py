@@ -138,3 +138,20 @@ def test_slack_alert_is_block_kit_with_unfurling_off(lambda_env, subscribers, se
     links = [b["text"]["text"] for b in post["blocks"] if b["type"] == "section"]
     assert len(links) == 3
     assert json.dumps(post).count("icmpd.org//news-centre") == 3
+
+
+def test_the_notifier_counts_what_it_did_in_metrics(lambda_env, subscribers):
+    from tidings.observability import metrics
+
+    subscribers.put(ANA)
+    subscribers.put(BEN)
+    handler = load_handler("notifier")
+    metrics.clear_metrics()
+    event = load_event("notifier-sqs-batch")
+    event["Records"].append(copy.deepcopy(event["Records"][0]) | {"messageId": "x", "body": "{"})
+    handler.process_event(event, handler.NOTIFIER)
+    recorded = {name: sum(m["Value"]) for name, m in metrics.metric_set.items()}
+    assert recorded["DigestsSentEmail"] == 2
+    assert recorded["ItemsDelivered"] == 4
+    assert recorded["MalformedDeliveries"] == 1
+    assert recorded["SendFailures"] == 0

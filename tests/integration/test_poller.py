@@ -278,3 +278,13 @@ def test_a_ten_thousand_item_feed_commits_far_below_the_item_size_limit(stack, s
     others = {k: v for k, v in raw.items() if k != "seen"}
     assert len(json.dumps(others)) < 2_000  # the rest of the item is small
     assert len(SeenSet(feed(stack, "big").seen)) == 10_000
+
+
+def test_an_oversized_body_is_cut_at_the_cap_and_reported(stack, server, clock):
+    items = [(f"News {n}", f"https://example.org/news/{n}") for n in range(200)]
+    server.routes["/big.xml"] = Feed(rss(*items))
+    add_feed(stack, "big", server.url("/big.xml"), baseline_items=500)
+    report = make_poller(stack, clock, max_bytes=8192).run()
+    [outcome] = report.outcomes
+    assert "body cut at 8192 bytes" in outcome.warnings
+    assert 0 < outcome.published < 200  # what arrived before the cap is still used

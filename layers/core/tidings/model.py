@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -61,14 +62,13 @@ class Item:
         categories = data.get("categories") or []
         if not all(isinstance(t, str) for t in [*topics, *categories]):
             raise ValueError("item message topics/categories must be strings")
-        published = data.get("published")
         return cls(
             feed_id=feed_id,
             key=key,
             title=title,
             link=link,
             summary=str(data.get("summary") or ""),
-            published=published if isinstance(published, str) else None,
+            published=_utc_iso(data.get("published")),
             topics=tuple(topics),
             categories=tuple(categories),
             feed_title=str(data.get("feed_title") or ""),
@@ -152,3 +152,18 @@ class Subscriber:
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+
+def _utc_iso(value: Any) -> str | None:
+    """An ISO 8601 time in UTC, or None; a time without an offset is taken as UTC."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("item message field 'published' is not a string")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"item message field 'published' is not ISO 8601: {value!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat()

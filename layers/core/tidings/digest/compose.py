@@ -23,6 +23,12 @@ class TopicGroup:
 class Digest:
     subscriber: Subscriber
     groups: tuple[TopicGroup, ...]
+    following: str = ""  # why the reader gets this: their topics and filters, in words
+
+    @property
+    def headline(self) -> str:
+        count = len(self.items)
+        return f"{count} new item" + ("" if count == 1 else "s")
 
     @property
     def items(self) -> list[Item]:
@@ -30,10 +36,8 @@ class Digest:
 
     @property
     def subject(self) -> str:
-        count = len(self.items)
         titles = ", ".join(g.title for g in self.groups)
-        noun = "item" if count == 1 else "items"
-        return shorten(one_line(f"{count} new {noun}: {titles}"), SUBJECT_LIMIT)
+        return shorten(one_line(f"{self.headline}: {titles}"), SUBJECT_LIMIT)
 
     @property
     def preheader(self) -> str:
@@ -62,4 +66,19 @@ def compose(subscriber: Subscriber, items: Sequence[Item], titles: Mapping[str, 
     return Digest(
         subscriber=subscriber,
         groups=tuple(TopicGroup(t, topic_title(t, titles), tuple(groups[t])) for t in ordered),
+        following=describe_following(subscriber, titles),
     )
+
+
+def describe_following(subscriber: Subscriber, titles: Mapping[str, str]) -> str:
+    if subscriber.all_topics:
+        what = "all topics"
+    else:
+        what = ", ".join(topic_title(t, titles) for t in subscriber.topics)
+    sentence = f"You receive this because you follow {what}"
+    if subscriber.include:
+        sentence += f", only items mentioning {' or '.join(subscriber.include)}"
+    if subscriber.exclude:
+        sentence += f", never items mentioning {' or '.join(subscriber.exclude)}"
+    when = {"daily": "a daily digest", "weekly": "a weekly digest"}.get(subscriber.cadence)
+    return sentence + (f", as {when}." if when else ".")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from urllib.parse import urlsplit
 
@@ -21,7 +21,7 @@ def safe_url(url: str) -> str:
 
 
 def human_date(iso: str) -> str:
-    when = datetime.fromisoformat(iso)
+    when = datetime.fromisoformat(iso).astimezone(UTC)
     return f"{when.day} {when:%b %Y, %H:%M} UTC"
 
 
@@ -67,7 +67,12 @@ def inline_css(html: str) -> str:
 def render_email(
     digest: Digest, *, unsubscribe_url: str, app_name: str = "tidings"
 ) -> RenderedEmail:
-    context = {"digest": digest, "unsubscribe_url": unsubscribe_url, "app_name": app_name}
+    context = {
+        "digest": digest,
+        "unsubscribe_url": unsubscribe_url,
+        "app_name": app_name,
+        "following": digest.following or f"You receive this from {app_name}.",
+    }
     env = environment()
     html = env.get_template("email.html.j2").render(context)
     text = env.get_template("email.txt.j2").render(context)

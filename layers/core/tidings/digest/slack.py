@@ -82,7 +82,7 @@ class SlackMessage:
 
 
 def _topic_label(title: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=f"*{fit(title, 200)}*")])
+    return ContextBlock(elements=[MarkdownTextObject(text=f"*{fit(title, 200)}*", verbatim=True)])
 
 
 def render_slack(digest: Digest) -> list[SlackMessage]:
