@@ -74,7 +74,9 @@ def test_not_modified_costs_no_parse_no_publish_and_one_write(stack, server, clo
     poller.run()
     parses = []
     monkeypatch.setattr("tidings.poll.parse_feed", lambda *a, **k: parses.append(1))
-    counter = CallCounter().attach(aws.resource("dynamodb").meta.client, aws.client("sns"))
+    counter = CallCounter().attach(
+        aws.resource("dynamodb").meta.client, aws.client("dynamodb"), aws.client("sns")
+    )
     clock.advance(901)
     report = poller.run()
     assert report.summary()["unchanged"] == 1

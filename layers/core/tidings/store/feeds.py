@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from tidings import aws
@@ -28,6 +29,9 @@ _INT_FIELDS = (
     "consecutive_failures",
     "last_polled_at",
 )
+
+
+_serializer = TypeSerializer()
 
 
 class StaleFeed(Exception):
@@ -84,6 +88,7 @@ def from_item(item: dict[str, Any]) -> FeedState:
 class FeedStore:
     def __init__(self, table_name: str) -> None:
         self._table = aws.resource("dynamodb").Table(table_name)
+        self._client = aws.client("dynamodb")
 
     def add(self, feed: FeedState) -> None:
         try:
@@ -145,18 +150,24 @@ class FeedStore:
         expression = "SET " + ", ".join(f"#{k} = :{k}" for k in to_set)
         if to_remove:
             expression += " REMOVE " + ", ".join(f"#{k}" for k in to_remove)
-        condition = (
-            Attr("version").eq(expected)
+        names = {f"#{k}": k for k in state} | {"#version": "version", "#feed_id": "feed_id"}
+        values = {f":{k}": _serializer.serialize(v) for k, v in to_set.items()}
+        values[":expected"] = _serializer.serialize(expected)
+        condition = "attribute_exists(#feed_id) AND " + (
+            "#version = :expected"
             if expected
-            else Attr("version").not_exists() | Attr("version").eq(0)
+            else "(attribute_not_exists(#version) OR #version = :expected)"
         )
         try:
-            self._table.update_item(
-                Key={"feed_id": feed.feed_id},
+            # the low-level client: commits run on the poller's threads, and boto3 resource
+            # objects (self._table) are not thread-safe; clients are
+            self._client.update_item(
+                TableName=self._table.name,
+                Key={"feed_id": {"S": feed.feed_id}},
                 UpdateExpression=expression,
-                ExpressionAttributeNames={f"#{k}": k for k in state},
-                ExpressionAttributeValues={f":{k}": v for k, v in to_set.items()},
-                ConditionExpression=condition & Attr("feed_id").exists(),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ConditionExpression=condition,
             )
         except ClientError as err:
             if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
