@@ -20,10 +20,10 @@ from tidings.store.feeds import FeedStore
 
 
 def rss(*items: tuple[str, str], title: str = "Test feed") -> bytes:
-    """A small RSS 2.0 document; items are (title, link), newest first."""
+    """A small RSS 2.0 document; items are (title, link), newest first (28 Dec, 27 Dec, ...)."""
     body = "".join(
         f"<item><title>{t}</title><link>{link}</link><description>About {t}</description>"
-        f"<pubDate>{1 + i % 28:02d} Dec 2025 10:00:00 +0000</pubDate></item>"
+        f"<pubDate>{28 - i % 28:02d} Dec 2025 10:00:00 +0000</pubDate></item>"
         for i, (t, link) in enumerate(items)
     )
     return (

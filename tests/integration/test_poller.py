@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tidings import aws
+from tidings import poll as poll_module
 from tidings.bus.publish import Publisher, PublishResult
 from tidings.feeds.seen import SeenSet
 from tidings.local.httpserver import Feed, Response
@@ -84,7 +85,9 @@ def test_not_modified_costs_no_parse_no_publish_and_one_write(stack, server, clo
     assert parses == []
     assert counter.total("sns") == 0
     assert counter.calls["dynamodb.UpdateItem"] == 1
-    assert counter.calls["dynamodb.Scan"] == 1  # shared by all feeds of the run
+    # shared by all feeds of the run: one query of the due index, one BatchGetItem per 100
+    assert (counter.calls["dynamodb.Query"], counter.calls["dynamodb.BatchGetItem"]) == (1, 1)
+    assert "dynamodb.Scan" not in counter.calls
 
 
 def test_a_server_ignoring_validators_is_skipped_by_body_hash(stack, server, clock, monkeypatch):
@@ -262,7 +265,7 @@ def test_published_messages_are_items(stack, server, clock):
     [(item, _)] = published(stack)
     assert isinstance(item, Item)
     assert (item.feed_id, item.key, item.link) == ("f", ONE[1], ONE[1])
-    assert item.published == "2025-12-01T10:00:00+00:00"
+    assert item.published == "2025-12-28T10:00:00+00:00"
 
 
 def test_a_ten_thousand_item_feed_commits_far_below_the_item_size_limit(stack, server, clock):
@@ -290,3 +293,59 @@ def test_an_oversized_body_is_cut_at_the_cap_and_reported(stack, server, clock):
     [outcome] = report.outcomes
     assert "body cut at 8192 bytes" in outcome.warnings
     assert 0 < outcome.published < 200  # what arrived before the cap is still used
+
+
+def test_an_unexpected_crash_in_one_feed_is_contained(stack, server, clock, monkeypatch):
+    # Given two feeds, and a parser that crashes on one of them (a bug, a throttled call...)
+    server.routes["/poison.xml"] = Feed(rss(ONE, title="Poison"))
+    server.routes["/good.xml"] = Feed(rss(TWO))
+    add_feed(stack, "poison", server.url("/poison.xml"), baseline_items=5)
+    add_feed(stack, "good", server.url("/good.xml"), baseline_items=5)
+    real_parse = poll_module.parse_feed
+
+    def parse(body, **kwargs):
+        if b"Poison" in body:
+            raise RuntimeError("parser bug")
+        return real_parse(body, **kwargs)
+
+    monkeypatch.setattr(poll_module, "parse_feed", parse)
+    report = make_poller(stack, clock).run(concurrency=1)
+    # Then the other feed is polled and published; the crash is recorded on its feed only
+    by_feed = {o.feed_id: o for o in report.outcomes}
+    assert by_feed["good"].published == 1
+    assert by_feed["poison"].status == "failed"
+    state = feed(stack, "poison")
+    assert state.last_error == "RuntimeError: parser bug"
+    assert state.next_poll_at == int(clock.now) + 900
+
+
+def test_a_date_out_of_the_calendar_is_no_date(stack, server, clock):
+    poison = rss(ONE).replace(b"28 Dec 2025 10:00:00 +0000", b"0000-01-01T00:00:00Z")
+    server.routes["/feed.xml"] = Feed(poison)
+    add_feed(stack, "f", server.url("/feed.xml"), baseline_items=5)
+    make_poller(stack, clock).run()
+    [(item, _)] = published(stack)
+    assert item.published is None
+
+
+def test_a_new_feed_whose_first_poll_fails_still_takes_a_silent_baseline(stack, server, clock):
+    server.routes["/feed.xml"] = Response(503, b"maintenance")
+    add_feed(stack, "f", server.url("/feed.xml"))
+    poller = make_poller(stack, clock)
+    poller.run()
+    server.routes["/feed.xml"] = Feed(rss(TWO, ONE))
+    clock.advance(86400)
+    assert poller.run().outcomes[0].status == "baseline"
+    assert published(stack) == []
+
+
+def test_an_operator_edit_during_a_poll_wins(stack, server, clock):
+    server.routes["/feed.xml"] = Feed(rss(ONE))
+    add_feed(stack, "f", server.url("/feed.xml"))
+    store = FeedStore(stack.table("FeedsTable"))
+    read_by_poller = store.get("f")
+    assert read_by_poller is not None
+    store.update("f", url=server.url("/moved.xml"))  # the operator edits meanwhile
+    outcome = make_poller(stack, clock).poll(read_by_poller)
+    assert outcome.status == "stale"
+    assert feed(stack, "f").url == server.url("/moved.xml")

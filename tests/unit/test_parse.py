@@ -119,7 +119,7 @@ def test_duplicate_keys_keep_the_first_entry_and_warn(rules: TopicRules) -> None
     assert [item.title for item in parsed.items] == ["First copy", "Another article"]
     assert parsed.items[0].key == "https://news.example.org/news/launch"
     assert parsed.warnings == [
-        "duplicate entry key, kept the first: https://news.example.org/news/launch"
+        "1 duplicate entry key(s), kept the first of each: https://news.example.org/news/launch"
     ]
 
 
@@ -226,3 +226,31 @@ def test_default_topics_and_title_override_are_applied(
     assert parsed.title == "ICMPD Bcc: x@example.com"
     assert all("icmpd-news" in item.topics for item in parsed.items)
     assert all(item.feed_title == parsed.title for item in parsed.items)
+
+
+def test_a_doctype_after_a_long_comment_is_still_stripped(rules: TopicRules) -> None:
+    # the DOCTYPE sits beyond the first 4 kB of the prolog: it must not reach the XML parser
+    laughs = "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, 6))
+    body = (
+        '<?xml version="1.0"?><!--' + "x" * 5000 + "-->"
+        f'<!DOCTYPE rss [<!ENTITY l0 "lol">{laughs}]>'
+        '<rss version="2.0"><channel><title>t</title><item><title>&l5;</title>'
+        "<link>https://e.org/1</link></item></channel></rss>"
+    ).encode()
+    parsed = parse_feed(body, feed_id="f", rules=rules)
+    assert "lollol" not in parsed.items[0].title
+
+
+def test_feed_controlled_fields_are_bounded(rules: TopicRules) -> None:
+    categories = "".join(f"<category>{'c' * 500}{n}</category>" for n in range(100))
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel>'
+        f"<title>{'T' * 5000}</title><item><title>x</title><guid>{'g' * 5000}</guid>"
+        f"<link>https://e.org/{'p' * 5000}</link>{categories}</item></channel></rss>"
+    ).encode()
+    parsed = parse_feed(body, feed_id="f", rules=rules)
+    [item] = parsed.items
+    assert len(parsed.title) <= 300 and len(item.feed_title) <= 300
+    assert len(item.categories) == 20 and all(len(c) <= 100 for c in item.categories)
+    assert item.key.startswith("sha256:") and len(item.key) < 100
+    assert item.link == ""  # a cut link would lead nowhere

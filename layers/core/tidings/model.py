@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -95,11 +95,7 @@ class FeedState:
     consecutive_failures: int = 0
     last_error: str | None = None
     last_polled_at: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def polled_before(self) -> bool:
-        return self.version > 0
+    baselined: bool = False  # the first successful parse took the baseline
 
 
 ALL_TOPICS = "*"

@@ -42,6 +42,15 @@ class Cadence:
         return min(max(backoff, retry_after or 0, self.minimum), self.maximum)
 
 
+def _newest(items: list[Item], count: int) -> list[Item]:
+    if count <= 0:
+        return []
+    dated = [i for i in items if i.published]
+    if len(dated) < len(items):
+        return items[:count]
+    return sorted(dated, key=lambda i: i.published or "", reverse=True)[:count]
+
+
 @dataclass(slots=True)
 class FeedOutcome:
     feed_id: str
@@ -138,12 +147,23 @@ class Poller:
                     report.not_reached = [f.feed_id for f in queue]
                     break
                 done, running = wait(running, return_when=FIRST_COMPLETED)
-                report.outcomes.extend(f.result() for f in done)
+                report.outcomes.extend(f.result() for f in done)  # poll() never raises
         report.outcomes.sort(key=lambda o: o.feed_id)
         return report
 
     def poll(self, feed: FeedState) -> FeedOutcome:
-        """Poll one feed. Never raises for a feed's own trouble: that is recorded on the feed."""
+        """Poll one feed. Never raises: whatever goes wrong is recorded on this feed alone,
+        with backoff, so one feed can never stop or starve the others."""
+        try:
+            return self._poll(feed)
+        except Exception as err:  # noqa: BLE001 - contain anything (a parser bug, throttling)
+            logger.exception("feed poll crashed", feed_id=feed.feed_id)
+            try:
+                return self._failed(feed, f"{type(err).__name__}: {str(err)[:200]}")
+            except Exception:  # noqa: BLE001 - the commit itself failed: the feed stays due
+                return FeedOutcome(feed.feed_id, "failed", error=f"{type(err).__name__}")
+
+    def _poll(self, feed: FeedState) -> FeedOutcome:
         try:
             result = self.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
         except FetchError as err:
@@ -160,7 +180,7 @@ class Poller:
 
     def _changed(self, feed: FeedState, result: FetchResult, body: bytes) -> FeedOutcome:
         body_hash = hashlib.sha256(body).hexdigest()
-        if feed.polled_before and body_hash == feed.body_hash:
+        if feed.body_hash is not None and body_hash == feed.body_hash:
             return self._unchanged(feed, result)  # the server ignores validators; we do not parse
         try:
             parsed = parse_feed(
@@ -180,8 +200,9 @@ class Poller:
         )
         seen = seen_set.SeenSet(feed.seen)
         fresh = [item for item in parsed.items if item.key not in seen]
-        first_poll = not feed.polled_before
-        to_publish = fresh[: feed.baseline_items] if first_poll else fresh
+        first_poll = not feed.baselined
+        # the baseline's newest N, by date where the feed gives dates (feed order otherwise)
+        to_publish = _newest(fresh, feed.baseline_items) if first_poll else fresh
         outcome = self._publish(to_publish)
         newly_seen = [i.key for i in outcome.published]
         if first_poll:  # the baseline: everything in the feed now counts as seen
@@ -201,14 +222,15 @@ class Poller:
                 body_hash,
             )
             feed.last_error = None
+        feed.baselined = True
         if result.moved_to:
             logger.info("feed moved permanently", feed_id=feed.feed_id, url=result.moved_to)
             feed.url = result.moved_to
         feed.consecutive_failures = 0
         delay = self.cadence.after_success(parsed.ttl_minutes, result.max_age)
         status = "baseline" if first_poll else ("new" if outcome.published else "unchanged")
-        committed = self._commit(feed, delay)
-        for warning in warnings:
+        committed = self._commit(feed, delay, moved=bool(result.moved_to))
+        for warning in warnings[:20]:  # feed-controlled: bounded
             logger.info("feed warning", feed_id=feed.feed_id, warning=warning)
         return FeedOutcome(
             feed.feed_id,
@@ -228,7 +250,9 @@ class Poller:
         if result.moved_to:
             feed.url = result.moved_to
         feed.consecutive_failures, feed.last_error = 0, None
-        committed = self._commit(feed, self.cadence.after_success(max_age=result.max_age))
+        committed = self._commit(
+            feed, self.cadence.after_success(max_age=result.max_age), moved=bool(result.moved_to)
+        )
         return FeedOutcome(feed.feed_id, "unchanged" if committed else "stale")
 
     def _failed(self, feed: FeedState, error: str, retry_after: int | None = None) -> FeedOutcome:
@@ -251,11 +275,13 @@ class Poller:
         committed = self._commit(feed, self.cadence.maximum, disable=True)
         return FeedOutcome(feed.feed_id, "gone" if committed else "stale", error=feed.last_error)
 
-    def _commit(self, feed: FeedState, delay: int, disable: bool = False) -> bool:
+    def _commit(
+        self, feed: FeedState, delay: int, disable: bool = False, moved: bool = False
+    ) -> bool:
         now = int(self.clock())
         feed.last_polled_at, feed.next_poll_at = now, now + delay
         try:
-            self.store.commit(feed, disable=disable)
+            self.store.commit(feed, disable=disable, moved=moved)
         except StaleFeed:
             logger.warning("feed committed by another run, result discarded", feed_id=feed.feed_id)
             return False

@@ -6,11 +6,14 @@ fast, and it lets us handle redirects ourselves to tell permanent from temporary
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 
@@ -27,7 +30,7 @@ ACCEPT = (
 class FetchPolicy:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0  # between two reads
-    total_timeout: float = 60.0  # the whole body: a server dripping bytes is cut off
+    total_timeout: float = 60.0  # the whole body: a watchdog cuts off a server dripping bytes
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     pool_size: int = 16
@@ -98,6 +101,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current, all_permanent, redirected = url, True, False
+        private_origin = _is_private(urlsplit(url).hostname or "")
         for _ in range(self.policy.max_redirects + 1):
             try:
                 response = self._http.request(
@@ -114,7 +118,9 @@ class Fetcher:
                     if not location:
                         raise FetchError(f"HTTP {response.status} without a Location header")
                     all_permanent &= response.status in PERMANENT_REDIRECTS
-                    current, redirected = urljoin(current, location), True
+                    target = urljoin(current, location)
+                    _check_redirect(current, target, private_origin)
+                    current, redirected = target, True
                     continue
                 body, truncated = (None, False)
                 if response.status == 200:
@@ -140,23 +146,73 @@ class Fetcher:
         raise FetchError(f"more than {self.policy.max_redirects} redirects")
 
     def _read_capped(self, response: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
-        """Read the (decompressed) body, stopping at the cap: a gzip bomb stops there too."""
+        """Read the (decompressed) body, stopping at the cap: a gzip bomb stops there too.
+
+        A watchdog shuts the socket at `total_timeout`: the read timeout alone never stops a
+        server that drips one byte at a time."""
         chunks: list[bytes] = []
         size = 0
-        deadline = time.monotonic() + self.policy.total_timeout
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            response.shutdown()
+
+        watchdog = threading.Timer(self.policy.total_timeout, expire)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             for chunk in response.stream(64 * 1024, decode_content=True):
-                if time.monotonic() > deadline:
-                    raise FetchError(
-                        f"timeout: body not received in {self.policy.total_timeout:g} s"
-                    )
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > self.policy.max_bytes:
                     return b"".join(chunks)[: self.policy.max_bytes], True
-        except urllib3.exceptions.HTTPError as err:
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            if expired.is_set():
+                raise FetchError(self._too_slow()) from None
             raise FetchError(_describe(err)) from err
+        finally:
+            watchdog.cancel()
+        if expired.is_set():  # the shutdown can also look like a clean end of the body
+            raise FetchError(self._too_slow())
         return b"".join(chunks), False
+
+    def _too_slow(self) -> str:
+        return f"timeout: body not received in {self.policy.total_timeout:g} s"
+
+
+class RedirectRefused(FetchError):
+    pass
+
+
+def _is_private(host: str) -> bool:
+    """Loopback, private, link-local (the instance metadata address) or otherwise internal."""
+    if not host:
+        return True
+    try:
+        addresses = {ipaddress.ip_address(host.strip("[]"))}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False  # unresolvable: the request itself will fail with a DNS error
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    return any(
+        a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_unspecified
+        for a in addresses
+    )
+
+
+def _check_redirect(current: str, target: str, private_origin: bool) -> None:
+    """A feed's server may send us elsewhere, but not to another scheme, not from https to
+    http, and not into internal networks unless the operator's own URL was internal."""
+    old, new = urlsplit(current), urlsplit(target)
+    if new.scheme not in ("http", "https"):
+        raise RedirectRefused(f"redirect refused: scheme {new.scheme!r}")
+    if old.scheme == "https" and new.scheme == "http":
+        raise RedirectRefused("redirect refused: https to http")
+    if not private_origin and _is_private(new.hostname or ""):
+        raise RedirectRefused("redirect refused: internal address")
 
 
 def _describe(err: Exception) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,16 @@ from tidings.feeds.topics import TopicRules
 from tidings.model import Item
 
 SUMMARY_LIMIT = 600
+# Everything a feed controls is bounded, so no message outgrows SNS (256 KB), no state
+# outgrows DynamoDB (400 KB) and no item fans out to thousands of topic queries.
 TITLE_LIMIT = 500
+FEED_TITLE_LIMIT = 300
+LINK_LIMIT = 2000
+KEY_LIMIT = 1000
+MAX_CATEGORIES = 20
+CATEGORY_LIMIT = 100
+MAX_ENTRIES = 10_000
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 # A DOCTYPE anywhere in the prolog, with its internal subset. feedparser strips only
 # declarations that start a line; one sharing a line with <?xml ...?> would reach the XML
 # parser, which expands its entities (billion laughs). Feeds never need a DTD.
@@ -40,7 +50,25 @@ class ParsedFeed:
 def _iso(struct: time.struct_time | None) -> str | None:
     if struct is None:
         return None
-    return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC).isoformat()
+    try:
+        return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC).isoformat()
+    except (ValueError, OverflowError, OSError):  # year 0, year 99999: no usable date
+        return None
+
+
+def _strip_doctype(body: bytes) -> bytes:
+    """Remove any DOCTYPE from the prolog (everything before the first element)."""
+    first = _FIRST_ELEMENT.search(body)
+    end = first.start() if first else len(body)
+    return _DOCTYPE.sub(b"", body[:end]) + body[end:]
+
+
+def _bounded_link(link: str) -> str:
+    return link if len(link) <= LINK_LIMIT else ""  # a cut link would lead nowhere
+
+
+def _bounded_key(key: str) -> str:
+    return key if len(key) <= KEY_LIMIT else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _date(entry: Any) -> time.struct_time | None:
@@ -71,7 +99,7 @@ def parse_feed(
 
     `url` resolves relative links; `content_type` is the server's, when there was a server.
     """
-    body = _DOCTYPE.sub(b"", body[:4096]) + body[4096:]  # the prolog is at the start
+    body = _strip_doctype(body)
     headers = {"content-location": url} if url else {}
     if content_type:
         headers["content-type"] = content_type
@@ -87,15 +115,21 @@ def parse_feed(
     warnings: list[str] = []
     if parsed.get("bozo"):
         warnings.append(f"malformed feed recovered: {parsed.get('bozo_exception')}")
-    feed_title = one_line(title_override or html_to_text(channel.get("title", "")) or url)
+    feed_title = shorten(
+        one_line(title_override or html_to_text(channel.get("title", "")) or url), FEED_TITLE_LIMIT
+    )
+    if len(entries) > MAX_ENTRIES:
+        warnings.append(f"{len(entries)} entries: only the first {MAX_ENTRIES} are read")
+        entries = entries[:MAX_ENTRIES]
 
     items: list[Item] = []
     keys: set[str] = set()
+    duplicates: list[str] = []
     undated = 0
     for entry in entries:
-        key = entry_key(entry, identity)
+        key = _bounded_key(entry_key(entry, identity))
         if key in keys:
-            warnings.append(f"duplicate entry key, kept the first: {key}")
+            duplicates.append(key)
             continue
         keys.add(key)
         title = shorten(one_line(html_to_text(entry.get("title", ""))), TITLE_LIMIT) or "(untitled)"
@@ -103,20 +137,27 @@ def parse_feed(
         published = _iso(_date(entry))
         undated += published is None
         categories = tuple(
-            one_line(t.get("term", "")) for t in entry.get("tags", []) if t.get("term")
+            shorten(one_line(t.get("term", "")), CATEGORY_LIMIT)
+            for t in entry.get("tags", [])[:MAX_CATEGORIES]
+            if t.get("term")
         )
         items.append(
             Item(
                 feed_id=feed_id,
                 key=key,
                 title=title,
-                link=str(entry.get("link") or ""),
+                link=_bounded_link(str(entry.get("link") or "")),
                 summary=summary,
                 published=published,
                 topics=rules.classify(title, summary, categories, default_topics),
                 categories=categories,
                 feed_title=feed_title,
             )
+        )
+    if duplicates:
+        warnings.append(
+            f"{len(duplicates)} duplicate entry key(s), kept the first of each: "
+            + shorten(duplicates[0], 200)
         )
     if undated:
         warnings.append(f"{undated} of {len(items)} entries have no date")

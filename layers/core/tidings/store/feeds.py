@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
@@ -32,6 +33,8 @@ _INT_FIELDS = (
 
 
 _serializer = TypeSerializer()
+# Enabled feeds carry poll_queue = POLL_QUEUE: the partition key of the sparse "due" index.
+POLL_QUEUE = "enabled"
 
 
 class StaleFeed(Exception):
@@ -43,7 +46,13 @@ class FeedExists(Exception):
 
 
 def to_item(feed: FeedState) -> dict[str, Any]:
-    item: dict[str, Any] = {"feed_id": feed.feed_id, "enabled": feed.enabled}
+    item: dict[str, Any] = {
+        "feed_id": feed.feed_id,
+        "enabled": feed.enabled,
+        "baselined": feed.baselined,
+    }
+    if feed.enabled:
+        item["poll_queue"] = POLL_QUEUE
     for name in _FIELDS:
         value = getattr(feed, name)
         if value is not None:
@@ -82,12 +91,15 @@ def from_item(item: dict[str, Any]) -> FeedState:
         consecutive_failures=integer("consecutive_failures") or 0,
         last_error=item.get("last_error"),
         last_polled_at=integer("last_polled_at", None),
+        # feeds stored before the flag existed: a seen-set means the baseline was taken
+        baselined=bool(item.get("baselined", bool(seen))),
     )
 
 
 class FeedStore:
     def __init__(self, table_name: str) -> None:
-        self._table = aws.resource("dynamodb").Table(table_name)
+        self._dynamodb = aws.resource("dynamodb")
+        self._table = self._dynamodb.Table(table_name)
         self._client = aws.client("dynamodb")
 
     def add(self, feed: FeedState) -> None:
@@ -118,21 +130,50 @@ class FeedStore:
     def due(self, now: int) -> list[FeedState]:
         """Enabled feeds whose next poll time has come, most overdue first.
 
-        One paginated scan per run, shared by all feeds (a feed table is small); a feed
-        costs no read of its own.
+        A query of the sparse "due" index (only enabled feeds carry `poll_queue`; its entries
+        hold just the keys), then one BatchGetItem per 100 due feeds: a run never reads the
+        seen-sets of feeds that are not due.
         """
-        due = self._scan(FilterExpression=Attr("enabled").eq(True) & Attr("next_poll_at").lte(now))
-        return sorted(due, key=lambda f: (f.next_poll_at, f.feed_id))
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "due",
+            "KeyConditionExpression": Key("poll_queue").eq(POLL_QUEUE)
+            & Key("next_poll_at").lte(now),
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            ids.extend(row["feed_id"] for row in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        feeds = [from_item(row) for row in self._batch_get(ids)]
+        return sorted(feeds, key=lambda f: (f.next_poll_at, f.feed_id))
 
-    def commit(self, feed: FeedState, disable: bool = False) -> FeedState:
+    def _batch_get(self, ids: list[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(ids), 100):
+            request: dict[str, Any] = {
+                self._table.name: {"Keys": [{"feed_id": i} for i in ids[start : start + 100]]}
+            }
+            for attempt in range(8):
+                response = self._dynamodb.batch_get_item(RequestItems=request)
+                rows.extend(response["Responses"].get(self._table.name, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(2.0, 0.05 * 2**attempt))  # throttled: back off, then retry
+        return rows
+
+    def commit(self, feed: FeedState, disable: bool = False, moved: bool = False) -> FeedState:
         """Write the feed's polling state if nobody else has since the version we read.
 
-        Only state fields are written, so an operator's concurrent edit of the feed's
-        configuration (title, topics, enabled) is never overwritten by a poll.
+        Only state fields are written (the URL only when the feed moved permanently), so an
+        operator's edit of the configuration is never overwritten by a poll; an operator edit
+        bumps the version, so a poll that read the feed before the edit is discarded.
         """
         expected = feed.version
-        state = {
-            "url": feed.url,
+        state: dict[str, Any] = {
+            "baselined": feed.baselined,
             "etag": feed.etag,
             "last_modified": feed.last_modified,
             "body_hash": feed.body_hash,
@@ -145,6 +186,9 @@ class FeedStore:
         }
         if disable:
             state["enabled"] = False
+            state["poll_queue"] = None  # out of the due index
+        if moved:
+            state["url"] = feed.url
         to_set = {k: v for k, v in state.items() if v is not None}
         to_remove = [k for k, v in state.items() if v is None]
         expression = "SET " + ", ".join(f"#{k} = :{k}" for k in to_set)
@@ -179,14 +223,22 @@ class FeedStore:
         return feed
 
     def update(self, feed_id: str, **changes: Any) -> None:
-        """Operator edits (enable, disable, retitle); version-free on purpose."""
-        names = {f"#{k}": k for k in changes}
-        values = {f":{k}": v for k, v in changes.items()}
+        """Operator edits (enable, disable, retitle, move). The version is bumped, so a poll
+        that read the feed before this edit cannot overwrite it: the poll's commit is stale."""
+        if "enabled" in changes:
+            changes["poll_queue"] = POLL_QUEUE if changes["enabled"] else None
+        to_set = {k: v for k, v in changes.items() if v is not None}
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in to_set)
+        expression += ", #version = if_not_exists(#version, :zero) + :one"
+        removed = [k for k, v in changes.items() if v is None]
+        if removed:
+            expression += " REMOVE " + ", ".join(f"#{k}" for k in removed)
         self._table.update_item(
             Key={"feed_id": feed_id},
-            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            UpdateExpression=expression,
+            ExpressionAttributeNames={f"#{k}": k for k in changes} | {"#version": "version"},
+            ExpressionAttributeValues={f":{k}": v for k, v in to_set.items()}
+            | {":zero": 0, ":one": 1},
             ConditionExpression="attribute_exists(feed_id)",
         )
 

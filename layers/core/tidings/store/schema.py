@@ -11,6 +11,7 @@ class IndexSpec:
     name: str
     partition_key: str
     sort_key: str | None = None
+    projection: str = "ALL"
 
     def key_schema(self) -> list[dict[str, str]]:
         return _keys(self.partition_key, self.sort_key)
@@ -45,7 +46,7 @@ class TableSpec:
             {
                 "IndexName": i.name,
                 "KeySchema": i.key_schema(),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": i.projection},
             }
             for i in self.indexes
         ]
@@ -58,7 +59,15 @@ def _keys(partition: str, sort: str | None) -> list[dict[str, str]]:
     return keys
 
 
-FEEDS = TableSpec("FeedsTable", "FEEDS_TABLE", "feed_id")
+# The sparse "due" index holds enabled feeds only (poll_queue is removed when disabled):
+# the poller queries it for what is due instead of scanning every feed's seen-set.
+FEEDS = TableSpec(
+    "FeedsTable",
+    "FEEDS_TABLE",
+    "feed_id",
+    indexes=(IndexSpec("due", "poll_queue", "next_poll_at", projection="KEYS_ONLY"),),
+    number_attributes=frozenset({"next_poll_at"}),
+)
 SUBSCRIBERS = TableSpec("SubscribersTable", "SUBSCRIBERS_TABLE", "subscriber_id")
 # topic -> subscriber_id, with the fields the notifier needs copied in, so matching is one
 # query per topic and never a scan of all subscribers.
