@@ -98,3 +98,43 @@ def test_the_digest_handler_runs_on_its_schedule_event(stack, notifier, monkeypa
     summary = handler.lambda_handler(load_event("poller-schedule"), LocalContext())
     assert summary == {"digests": {"email": 1}, "items": 1, "failures": 0}
     assert aws.client("sesv2") is not None and len(sent_emails()) == 1
+
+
+def test_one_subscribers_trouble_does_not_stop_the_run(notifier, stack, monkeypatch):
+    # Given two daily subscribers due at the same time, and an unreadable queued row for one
+    zed = Subscriber(
+        "zed",
+        "email",
+        "zed@example.org",
+        topics=("border-management",),
+        cadence="daily",
+        send_hour=8,
+        timezone="Europe/Vienna",
+    )
+    notifier.subscribers.put(zed)
+    notifier.deliver([news(1)])
+    aws.client("dynamodb").put_item(
+        TableName=stack.table("DigestQueueTable"),
+        Item={
+            "subscriber_id": {"S": "clara"},
+            "item_uid": {"S": "broken"},
+            "item": {"S": "{not json"},
+            "queue": {"S": "pending"},
+            "due_at": {"N": str(int(SEND_TIME))},
+        },
+    )
+    real_get = notifier.subscribers.get
+
+    def flaky_get(subscriber_id):
+        if subscriber_id == "clara":
+            raise RuntimeError("throttled")
+        return real_get(subscriber_id)
+
+    monkeypatch.setattr(notifier.subscribers, "get", flaky_get)
+    report = run_at(notifier, SEND_TIME)
+    # Then Zed still gets a digest, and Clara's items wait for the next run
+    assert [str(m["To"]) for m in sent_emails()] == ["zed@example.org"]
+    assert report.send_failures == 1
+    monkeypatch.setattr(notifier.subscribers, "get", real_get)
+    run_at(notifier, SEND_TIME + 3600)
+    assert sorted(str(m["To"]) for m in sent_emails()) == ["clara@example.org", "zed@example.org"]

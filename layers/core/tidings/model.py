@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -134,6 +135,8 @@ class Subscriber:
             raise ValueError("send_hour must be 0..23")
         if not self.topics:
             raise ValueError("a subscriber needs at least one topic (or '*' for all)")
+        if self.channel == "email" and not _plausible_address(self.address):
+            raise ValueError(f"not an email address: {self.address!r}")
         if not 0 <= self.weekday <= 6:
             raise ValueError("weekday must be 0 (Monday) .. 6 (Sunday)")
         try:
@@ -163,3 +166,12 @@ def _utc_iso(value: Any) -> str | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).isoformat()
+
+
+def _plausible_address(address: str) -> bool:
+    """One bare address, no display name, nothing that could break a header."""
+    if any(c in address for c in "\r\n\0<>,;") or address != address.strip():
+        return False
+    name, parsed = parseaddr(address)
+    local, _, domain = parsed.partition("@")
+    return not name and parsed == address and bool(local) and "." in domain

@@ -1,12 +1,13 @@
 """The notifier: items in, one digest per subscriber out, each (subscriber, item) once.
 
 Exactly once, on top of at-least-once delivery everywhere (SNS, SQS, a poller re-publish):
-1. the Deliveries ledger drops (subscriber, item) pairs already sent, whatever batch an item
-   comes back in (a partial-batch retry, a re-publish);
+1. each (subscriber, item) pair is *claimed* in the Deliveries ledger with a conditional
+   write before anything is sent: a pair already sent is skipped, a pair another invocation
+   is sending right now is retried later, whatever batch the item comes back in;
 2. the send itself runs under powertools Idempotency, keyed by the digest (subscriber and
-   item set), so a crash after sending and before the ledger write does not send again when
-   the same batch is redelivered;
-3. the ledger is written after the send.
+   item set), so a crash after sending and before the claims are marked sent does not send
+   again when the same batch is redelivered after the claims' lease;
+3. the claims are marked sent after the send (a failure here is logged, never retried).
 A crash in the middle of the provider call itself (SES accepted, the process died before
 powertools recorded it) can still repeat one digest once the in-progress record expires:
 no email or webhook API offers a two-phase commit.
@@ -14,6 +15,7 @@ no email or webhook API offers a two-phase commit.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -56,6 +58,19 @@ DAY = 86400
 IDEMPOTENCY_EXPIRY = 15 * DAY
 LEDGER_EXPIRY = 30 * DAY
 QUEUE_EXPIRY = 10 * DAY  # a weekly digest plus slack for a failing channel
+
+
+TIME_RESERVE = 10.0  # seconds kept back at the end of an invocation
+DEFAULT_LEASE = 120  # seconds a claim is held when the invocation's deadline is unknown
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    ALREADY_SENT = "already sent"
+    BUSY = "busy elsewhere"  # some items are being sent by another invocation
+    FAILED = "failed"
+    BROKEN = "broken"
+    SKIPPED = "skipped"
 
 
 @dataclass(slots=True)
@@ -101,6 +116,7 @@ class Notifier:
         self.ledger = ledger
         self.queue = queue
         self.clock = clock
+        self.time_left: Callable[[], float] = lambda: float("inf")
         self.idempotency = IdempotencyConfig(
             event_key_jmespath="digest_id", expires_after_seconds=IDEMPOTENCY_EXPIRY
         )
@@ -124,8 +140,14 @@ class Notifier:
         )
 
     def register_lambda_context(self, context: LambdaContext) -> None:
-        """In-progress idempotency records then expire with the invocation's deadline."""
+        """Idempotency records, claims and the time budget follow the invocation's deadline."""
         self.idempotency.register_lambda_context(context)
+        self.time_left = lambda: context.get_remaining_time_in_millis() / 1000
+
+    def lease_seconds(self) -> int:
+        """A claim outlives this invocation by a little, never a redelivery cycle."""
+        left = self.time_left()
+        return DEFAULT_LEASE if left == float("inf") else int(left) + 30
 
     # -- a batch of new items ---------------------------------------------------------------
 
@@ -134,41 +156,74 @@ class Notifier:
         report = DeliveryReport()
         unique = list({item.uid: item for item in items}.values())
         following = self.subscribers.following({t for item in unique for t in item.topics})
-        matched = match(unique, following)
         now = int(self.clock())
-        for subscriber, its_items in matched.values():
-            if subscriber.cadence != "immediate":
-                due = next_send_at(subscriber, datetime.fromtimestamp(now, UTC))
-                self.queue.enqueue(
-                    subscriber.subscriber_id, its_items, int(due.timestamp()), now + QUEUE_EXPIRY
-                )
-                report.items_queued += len(its_items)
-        immediate = [(s, i) for s, i in matched.values() if s.cadence == "immediate"]
-        for subscriber, pending in self.undelivered(immediate, report):
-            self.deliver_digest(subscriber, pending, report)
+        for subscriber, its_items in match(unique, following).values():
+            if self.time_left() < TIME_RESERVE:  # hand the rest back before Lambda times out
+                report.failed_items.update(item.uid for item in its_items)
+                continue
+            if subscriber.cadence == "immediate":
+                self.deliver_digest(subscriber, its_items, report)
+                continue
+            due = next_send_at(subscriber, datetime.fromtimestamp(now, UTC))
+            self.queue.enqueue(
+                subscriber.subscriber_id, its_items, int(due.timestamp()), now + QUEUE_EXPIRY
+            )
+            report.items_queued += len(its_items)
         return report
-
-    def undelivered(
-        self, wanted: Sequence[tuple[Subscriber, list[Item]]], report: DeliveryReport
-    ) -> list[tuple[Subscriber, list[Item]]]:
-        """Drop the (subscriber, item) pairs the ledger has already seen delivered."""
-        done = self.ledger.delivered(
-            (s.subscriber_id, item.uid) for s, items in wanted for item in items
-        )
-        result = []
-        for subscriber, items in wanted:
-            pending = [i for i in items if (subscriber.subscriber_id, i.uid) not in done]
-            report.duplicates_skipped += len(items) - len(pending)
-            if pending:
-                result.append((subscriber, pending))
-        return result
 
     def deliver_digest(
         self, subscriber: Subscriber, items: Sequence[Item], report: DeliveryReport
-    ) -> bool:
-        """Send one digest exactly once and record it; True when it was delivered."""
+    ) -> Outcome:
+        """Send one digest of the items not yet delivered to this subscriber, exactly once.
+
+        Never raises for one subscriber's trouble: a failure is counted, logged and its items
+        handed back (report.failed_items), so the other subscribers of the batch still get
+        theirs."""
         if not subscriber.active:  # never send to anyone who is not active
-            return False
+            return Outcome.SKIPPED
+        now = int(self.clock())
+        sid = subscriber.subscriber_id
+        by_uid = {item.uid: item for item in items}
+        try:
+            claim = self.ledger.claim(
+                sid, sorted(by_uid), now, self.lease_seconds(), now + LEDGER_EXPIRY
+            )
+        except Exception as err:  # noqa: BLE001 - e.g. throttling: retry this subscriber later
+            return self._failed(subscriber, items, report, f"ledger: {type(err).__name__}", False)
+        report.duplicates_skipped += len(claim.sent)
+        if claim.busy:
+            report.failed_items.update(claim.busy)  # being sent elsewhere: look again later
+        if not claim.claimed:
+            return Outcome.BUSY if claim.busy else Outcome.ALREADY_SENT
+        pending = [by_uid[uid] for uid in claim.claimed]
+        outcome = self._send_claimed(subscriber, pending, claim.claimed, report)
+        return Outcome.BUSY if outcome is Outcome.SENT and claim.busy else outcome
+
+    def _send_claimed(
+        self, subscriber: Subscriber, items: list[Item], claimed: list[str], report: DeliveryReport
+    ) -> Outcome:
+        sid = subscriber.subscriber_id
+        try:
+            self._send_digest(subscriber, items)
+        except SendError as err:
+            self._release(sid, claimed)
+            return self._failed(subscriber, items, report, str(err), err.permanent)
+        except IdempotencyAlreadyInProgressError:
+            return self._failed(subscriber, items, report, "already in progress", False)
+        except Exception as err:  # noqa: BLE001 - a provider or library error: this subscriber only
+            logger.exception("send crashed", subscriber_id=sid)
+            self._release(sid, claimed)
+            return self._failed(subscriber, items, report, type(err).__name__, False)
+        try:
+            self.ledger.mark_sent(sid, claimed, int(self.clock()) + LEDGER_EXPIRY)
+        except Exception:  # noqa: BLE001 - sent already: never fail the batch for the record
+            logger.exception("delivery sent but not recorded", subscriber_id=sid)
+            metrics.add_metric("LedgerWriteFailures", MetricUnit.Count, 1)
+        report.digests[subscriber.channel] += 1
+        report.items_delivered += len(items)
+        return Outcome.SENT
+
+    def _send_digest(self, subscriber: Subscriber, items: Sequence[Item]) -> None:
         digest = compose(subscriber, items, self.topic_titles)
         uids = sorted(item.uid for item in items)
         request = {
@@ -176,19 +231,13 @@ class Notifier:
             "subscriber_id": subscriber.subscriber_id,
             "items": uids,
         }
+        self._send_once(request=request, digest=digest)
+
+    def _release(self, subscriber_id: str, uids: list[str]) -> None:
         try:
-            self._send_once(request=request, digest=digest)
-        except SendError as err:
-            return self._failed(subscriber, items, report, str(err), err.permanent)
-        except IdempotencyAlreadyInProgressError:
-            # another invocation is sending this very digest right now: let SQS retry later
-            return self._failed(subscriber, items, report, "already in progress", False)
-        self.ledger.record(
-            [(subscriber.subscriber_id, uid) for uid in uids], int(self.clock()) + LEDGER_EXPIRY
-        )
-        report.digests[subscriber.channel] += 1
-        report.items_delivered += len(items)
-        return True
+            self.ledger.release(subscriber_id, uids)
+        except Exception:  # noqa: BLE001 - the claims then expire with their lease
+            logger.exception("claims not released", subscriber_id=subscriber_id)
 
     def _failed(
         self,
@@ -197,17 +246,22 @@ class Notifier:
         report: DeliveryReport,
         error: str,
         permanent: bool,
-    ) -> bool:
+    ) -> Outcome:
         report.send_failures += 1
         if permanent and subscriber.channel == "slack":
-            self.subscribers.set_status(subscriber.subscriber_id, "broken")
+            try:
+                self.subscribers.set_status(subscriber.subscriber_id, "broken")
+            except Exception:  # noqa: BLE001 - still never retried; the log says why
+                logger.exception("could not mark subscriber broken")
             report.broken.append(subscriber.subscriber_id)
             logger.error(
                 "slack webhook gone, subscriber marked broken",
                 subscriber_id=subscriber.subscriber_id,
                 error=error,
             )
-            return False
+            return Outcome.BROKEN
+        # Email failures, permanent or not, go back to the queue and on to the DLQ: an SES
+        # rejection is as often our configuration (identity, sandbox) as the address.
         report.failed_items.update(item.uid for item in items)
         logger.warning(
             "send failed",
@@ -215,7 +269,7 @@ class Notifier:
             channel=subscriber.channel,
             error=error,
         )
-        return False
+        return Outcome.FAILED
 
     # -- sending ----------------------------------------------------------------------------
 

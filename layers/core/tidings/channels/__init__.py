@@ -2,8 +2,9 @@
 
 
 class SendError(Exception):
-    """A send failed. `permanent` failures (a deleted webhook, a rejected address) mark the
-    subscriber broken and are not retried; the others go back to the queue."""
+    """A send failed. A `permanent` Slack failure (the webhook is gone) marks the subscriber
+    broken and is not retried. Everything else, email rejections included (as often our SES
+    configuration as the address), goes back to the queue and on to the DLQ and its alarm."""
 
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from slack_sdk.http_retry.builtin_handlers import (
@@ -13,6 +14,10 @@ from slack_sdk.webhook import WebhookClient
 
 from tidings.channels import SendError
 from tidings.digest.slack import SlackMessage
+
+_QUIET = logging.getLogger("tidings.slack_sdk")
+_QUIET.setLevel(logging.WARNING)
+_QUIET.propagate = False
 
 # Answers that mean the webhook is gone for good: stop retrying, mark the subscriber broken.
 _GONE_BODIES = {
@@ -42,6 +47,7 @@ class SlackChannel:
         client = WebhookClient(
             url,
             timeout=self._timeout,
+            logger=_QUIET,  # slack-sdk logs the URL (a secret) at DEBUG
             retry_handlers=[
                 ConnectionErrorRetryHandler(max_retry_count=self._retries),
                 RateLimitErrorRetryHandler(max_retry_count=self._retries),

@@ -4,48 +4,83 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
 
 from tidings import aws
 from tidings.model import Item
+from tidings.observability import logger
 
-Pair = tuple[str, str]  # (subscriber_id, item uid)
-_BATCH_GET = 100
+SENDING, SENT = "sending", "sent"
+
+
+@dataclass(slots=True)
+class Claim:
+    claimed: list[str] = field(default_factory=list)  # ours to send now
+    sent: list[str] = field(default_factory=list)  # delivered before: skip
+    busy: list[str] = field(default_factory=list)  # another invocation is sending: retry later
 
 
 class DeliveryLedger:
-    """(subscriber, item) pairs already delivered, so nothing reaches anyone twice."""
+    """(subscriber, item) pairs: claimed while sending, then marked sent.
+
+    A claim is a conditional write, so two invocations holding the same item (an SQS
+    duplicate, a poller re-publish in another batch) cannot both send it: the second finds
+    it `sending` (retry later) or `sent` (skip). A claim left by a crash expires with its
+    lease and can be taken again.
+    """
 
     def __init__(self, table_name: str) -> None:
         self._table = aws.resource("dynamodb").Table(table_name)
-        self._dynamodb = aws.resource("dynamodb")
 
-    def delivered(self, pairs: Iterable[Pair]) -> set[Pair]:
-        """The subset of `pairs` already delivered: one BatchGetItem per 100 pairs."""
-        wanted = sorted(set(pairs))
-        found: set[Pair] = set()
-        for start in range(0, len(wanted), _BATCH_GET):
-            keys = [
-                {"subscriber_id": s, "item_uid": u} for s, u in wanted[start : start + _BATCH_GET]
-            ]
-            request: dict[str, Any] = {
-                self._table.name: {"Keys": keys, "ProjectionExpression": "subscriber_id, item_uid"}
-            }
-            while request:
-                response = self._dynamodb.batch_get_item(RequestItems=request)
-                for row in response["Responses"].get(self._table.name, []):
-                    found.add((row["subscriber_id"], row["item_uid"]))
-                request = response.get("UnprocessedKeys") or {}
-        return found
-
-    def record(self, pairs: Iterable[Pair], expires_at: int) -> None:
-        with self._table.batch_writer(overwrite_by_pkeys=["subscriber_id", "item_uid"]) as batch:
-            for subscriber_id, uid in pairs:
-                batch.put_item(
-                    Item={"subscriber_id": subscriber_id, "item_uid": uid, "expires_at": expires_at}
+    def claim(
+        self, subscriber_id: str, uids: Iterable[str], now: int, lease: int, expires_at: int
+    ) -> Claim:
+        result = Claim()
+        for uid in uids:
+            try:
+                self._table.put_item(
+                    Item={
+                        "subscriber_id": subscriber_id,
+                        "item_uid": uid,
+                        "state": SENDING,
+                        "lease_until": now + lease,
+                        "expires_at": expires_at,
+                    },
+                    ConditionExpression=Attr("subscriber_id").not_exists()
+                    | (Attr("state").eq(SENDING) & Attr("lease_until").lt(now)),
                 )
+            except ClientError as err:
+                if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                row = self._table.get_item(
+                    Key={"subscriber_id": subscriber_id, "item_uid": uid}, ConsistentRead=True
+                ).get("Item", {})
+                (result.sent if row.get("state", SENT) == SENT else result.busy).append(uid)
+                continue
+            result.claimed.append(uid)
+        return result
+
+    def mark_sent(self, subscriber_id: str, uids: Iterable[str], expires_at: int) -> None:
+        with self._table.batch_writer(overwrite_by_pkeys=["subscriber_id", "item_uid"]) as batch:
+            for uid in uids:
+                batch.put_item(
+                    Item={
+                        "subscriber_id": subscriber_id,
+                        "item_uid": uid,
+                        "state": SENT,
+                        "expires_at": expires_at,
+                    }
+                )
+
+    def release(self, subscriber_id: str, uids: Iterable[str]) -> None:
+        """Give claims back after a failed send, so the retry can take them at once."""
+        with self._table.batch_writer() as batch:
+            for uid in uids:
+                batch.delete_item(Key={"subscriber_id": subscriber_id, "item_uid": uid})
 
 
 class DigestQueue:
@@ -94,9 +129,16 @@ class DigestQueue:
         items: list[Item] = []
         while True:
             page = self._table.query(**kwargs)
-            items.extend(
-                Item.from_message(json.loads(row["item"])) for row in page.get("Items", [])
-            )
+            for row in page.get("Items", []):
+                try:
+                    items.append(Item.from_message(json.loads(row["item"])))
+                except (ValueError, KeyError, TypeError):  # one bad row must not block the rest
+                    logger.error(
+                        "unreadable queued item dropped",
+                        subscriber_id=subscriber_id,
+                        item_uid=row.get("item_uid"),
+                    )
+                    self.remove(subscriber_id, [str(row.get("item_uid"))])
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

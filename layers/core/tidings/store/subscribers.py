@@ -17,6 +17,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from tidings import aws
 from tidings.model import ALL_TOPICS, Subscriber
+from tidings.observability import logger
 
 _serializer = TypeSerializer()
 _MAX_TRANSACTION = 100
@@ -124,7 +125,15 @@ class SubscriberStore:
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("topic").eq(topic)}
         while True:
             page = self._subscriptions.query(**kwargs)
-            yield from (from_item(i) for i in page.get("Items", []))
+            for row in page.get("Items", []):
+                try:
+                    yield from_item(row)
+                except (ValueError, TypeError):  # one corrupt row must not block everyone
+                    logger.error(
+                        "unreadable subscription skipped",
+                        topic=topic,
+                        subscriber_id=row.get("subscriber_id"),
+                    )
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
