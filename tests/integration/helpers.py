@@ -15,7 +15,7 @@ from tidings.feeds.fetch import Fetcher, FetchPolicy
 from tidings.feeds.topics import TopicRules
 from tidings.local.stack import Stack
 from tidings.model import FeedState, Item
-from tidings.poll import Cadence, Poller
+from tidings.poll import PollIntervals, Poller
 from tidings.store.feeds import FeedStore
 
 
@@ -51,7 +51,7 @@ def make_poller(
         publisher=publisher or Publisher(stack.topic_arn),
         fetcher=Fetcher(FetchPolicy(**policy)),  # type: ignore[arg-type]
         rules=TopicRules.load(),
-        cadence=Cadence(default=900, minimum=300, maximum=86400),
+        intervals=PollIntervals(default=900, minimum=300, maximum=86400),
         clock=clock,
     )
 

@@ -97,15 +97,14 @@ def test_notifier_defaults_apply() -> None:
     assert settings.token_secret_name == "tidings/token-key"
     assert settings.topic_rules_path == ""
     assert settings.list_id == "tidings digests <digests.tidings.invalid>"
-    assert settings.ses_configuration_set == ""
     assert settings.app_name == "tidings"
 
 
 def test_notifier_overrides() -> None:
-    env = {**NOTIFIER_ENV, "APP_NAME": "ICMPD watch", "SES_CONFIGURATION_SET": "tidings-cs"}
+    env = {**NOTIFIER_ENV, "APP_NAME": "ICMPD watch", "LIST_ID": "ICMPD <icmpd.example.org>"}
     settings = NotifierSettings.from_env(env)
     assert settings.app_name == "ICMPD watch"
-    assert settings.ses_configuration_set == "tidings-cs"
+    assert settings.list_id == "ICMPD <icmpd.example.org>"
 
 
 def test_unsubscribe_mailto_uses_the_bare_address() -> None:

@@ -139,3 +139,24 @@ def test_the_layer_is_built_by_sam_for_the_function_runtime(template):
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Metadata"]["BuildMethod"] == "python3.13"
     assert layer["Properties"]["ContentUri"] == "layers/core"
+
+
+def test_functions_get_named_dynamodb_actions_never_crud_or_scan(template):
+    for name in resources(template, "AWS::Serverless::Function"):
+        policies = props(template, name).get("Policies", [])
+        assert not any("DynamoDBCrudPolicy" in p for p in policies if isinstance(p, dict))
+        for statement in _statements(policies):
+            actions = statement["Action"]
+            actions = actions if isinstance(actions, list) else [actions]
+            assert not any(a.endswith(":*") or a == "dynamodb:Scan" for a in actions), name
+
+
+def test_the_items_topic_is_encrypted_with_a_key_only_the_poller_may_use(template):
+    assert props(template, "ItemsTopic")["KmsMasterKeyId"] == {"Ref": "ItemsTopicKey"}
+    users = [
+        name
+        for name in resources(template, "AWS::Serverless::Function")
+        for statement in _statements(props(template, name).get("Policies", []))
+        if statement["Resource"] == {"Fn::GetAtt": ["ItemsTopicKey", "Arn"]}
+    ]
+    assert users == ["PollerFunction"]

@@ -111,8 +111,8 @@ class Subscriber:
 
     subscriber_id: str
     channel: str  # email | slack
-    # email: the address. slack: the name of the Secrets Manager secret (or SSM SecureString
-    # parameter, "ssm:/path") holding the webhook URL; the URL itself is never stored here.
+    # email: the address. slack: the name of the Secrets Manager secret holding the webhook
+    # URL; the URL itself is never stored here.
     address: str
     topics: tuple[str, ...] = (ALL_TOPICS,)
     include: tuple[str, ...] = ()  # keyword filters: any of these must match, if given

@@ -131,7 +131,7 @@ class Notifier:
         return cls(
             settings=settings,
             subscribers=SubscriberStore(settings.subscribers_table, settings.subscriptions_table),
-            email=EmailChannel(settings.ses_configuration_set or None),
+            email=EmailChannel(),
             slack=SlackChannel(secrets.resolve),
             topic_titles=TopicRules.load(settings.topic_rules_path or None).titles,
             token_key=secrets.resolve(settings.token_secret_name).encode(),
@@ -280,11 +280,11 @@ class Notifier:
             messages = render_slack(digest)
             self.slack.send(subscriber.address, messages)
             return {"channel": "slack", "messages": len(messages)}
-        message = self.email_message(digest)
+        message = self.email_message(digest, request["digest_id"])
         ses_id = self.email.send(message, self.settings.sender_address, subscriber.address)
         return {"channel": "email", "ses_message_id": ses_id}
 
-    def email_message(self, digest: Digest) -> EmailMessage:
+    def email_message(self, digest: Digest, digest_key: str) -> EmailMessage:
         subscriber: Subscriber = digest.subscriber
         link = unsubscribe_url(
             self.settings.unsubscribe_base_url, subscriber.subscriber_id, self.token_key
@@ -293,7 +293,7 @@ class Notifier:
         envelope = Envelope(
             sender=self.settings.sender_address,
             to=subscriber.address,
-            digest_id=digest_id(subscriber.subscriber_id, [i.uid for i in digest.items]),
+            digest_id=digest_key,  # the same digest always gets the same Message-ID
             list_id=self.settings.list_id,
             unsubscribe_url=link,
             unsubscribe_mailto=self.settings.unsubscribe_mailto,

@@ -26,7 +26,7 @@ from tidings.store.feeds import FeedStore, StaleFeed
 
 
 @dataclass(frozen=True, slots=True)
-class Cadence:
+class PollIntervals:
     default: int = 900
     minimum: int = 300
     maximum: int = 86400
@@ -101,14 +101,14 @@ class Poller:
         publisher: Publisher,
         fetcher: Fetcher,
         rules: TopicRules,
-        cadence: Cadence | None = None,
+        intervals: PollIntervals | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.publisher = publisher
         self.fetcher = fetcher
         self.rules = rules
-        self.cadence = cadence or Cadence()
+        self.intervals = intervals or PollIntervals()
         self.clock = clock
 
     @classmethod
@@ -123,7 +123,7 @@ class Poller:
             publisher=Publisher(settings.items_topic_arn),
             fetcher=Fetcher(policy),
             rules=TopicRules.load(settings.topic_rules_path or None),
-            cadence=Cadence(
+            intervals=PollIntervals(
                 settings.default_interval, settings.min_interval, settings.max_interval
             ),
         )
@@ -227,7 +227,7 @@ class Poller:
             logger.info("feed moved permanently", feed_id=feed.feed_id, url=result.moved_to)
             feed.url = result.moved_to
         feed.consecutive_failures = 0
-        delay = self.cadence.after_success(parsed.ttl_minutes, result.max_age)
+        delay = self.intervals.after_success(parsed.ttl_minutes, result.max_age)
         status = "baseline" if first_poll else ("new" if outcome.published else "unchanged")
         committed = self._commit(feed, delay, moved=bool(result.moved_to))
         for warning in warnings[:20]:  # feed-controlled: bounded
@@ -251,14 +251,14 @@ class Poller:
             feed.url = result.moved_to
         feed.consecutive_failures, feed.last_error = 0, None
         committed = self._commit(
-            feed, self.cadence.after_success(max_age=result.max_age), moved=bool(result.moved_to)
+            feed, self.intervals.after_success(max_age=result.max_age), moved=bool(result.moved_to)
         )
         return FeedOutcome(feed.feed_id, "unchanged" if committed else "stale")
 
     def _failed(self, feed: FeedState, error: str, retry_after: int | None = None) -> FeedOutcome:
         feed.consecutive_failures += 1
         feed.last_error = error
-        delay = self.cadence.after_failure(feed.consecutive_failures, retry_after)
+        delay = self.intervals.after_failure(feed.consecutive_failures, retry_after)
         logger.warning(
             "feed failed",
             feed_id=feed.feed_id,
@@ -272,7 +272,7 @@ class Poller:
     def _gone(self, feed: FeedState) -> FeedOutcome:
         feed.last_error = "410 Gone: the publisher removed this feed; it is now disabled"
         logger.warning("feed gone, disabled", feed_id=feed.feed_id, url=feed.url)
-        committed = self._commit(feed, self.cadence.maximum, disable=True)
+        committed = self._commit(feed, self.intervals.maximum, disable=True)
         return FeedOutcome(feed.feed_id, "gone" if committed else "stale", error=feed.last_error)
 
     def _commit(

@@ -71,7 +71,6 @@ class NotifierSettings:
     token_secret_name: str
     topic_rules_path: str = ""
     list_id: str = "tidings digests <digests.tidings.invalid>"
-    ses_configuration_set: str = ""
     app_name: str = "tidings"
 
     @classmethod

@@ -62,20 +62,15 @@ def digest_id(subscriber_id: str, item_uids: list[str]) -> str:
 
 
 class EmailChannel:
-    def __init__(self, configuration_set: str | None = None) -> None:
+    def __init__(self) -> None:
         self._ses = aws.client("sesv2")
-        self._configuration_set = configuration_set
 
     def send(self, message: EmailMessage, sender: str, to: str) -> str:
-        kwargs = (
-            {"ConfigurationSetName": self._configuration_set} if self._configuration_set else {}
-        )
         try:
             response = self._ses.send_email(
                 FromEmailAddress=sender,
                 Destination={"ToAddresses": [to]},
                 Content={"Raw": {"Data": message.as_bytes()}},
-                **kwargs,
             )
         except ClientError as err:
             code = err.response["Error"]["Code"]

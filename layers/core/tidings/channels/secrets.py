@@ -10,15 +10,11 @@ CACHE_SECONDS = 300
 
 
 def resolve(reference: str) -> str:
-    """`ssm:/path` reads an SSM SecureString; anything else names a Secrets Manager secret.
+    """The value of a Secrets Manager secret, cached for five minutes.
 
     A secret may hold the value itself or a JSON object with a "url" or "value" field.
     """
-    if reference.startswith("ssm:"):
-        value = parameters.get_parameter(reference[4:], decrypt=True, max_age=CACHE_SECONDS)
-    else:
-        value = parameters.get_secret(reference, max_age=CACHE_SECONDS)
-    text = str(value)
+    text = str(parameters.get_secret(reference, max_age=CACHE_SECONDS))
     if text.lstrip().startswith("{"):
         data = json.loads(text)
         text = str(data.get("url") or data.get("value") or "")

@@ -84,17 +84,13 @@ class Fetcher:
             timeout=urllib3.Timeout(
                 connect=self.policy.connect_timeout, read=self.policy.read_timeout
             ),
-            headers={
-                "User-Agent": USER_AGENT,
-                "Accept": ACCEPT,
-                "Accept-Encoding": "gzip, deflate",
-            },
         )
 
     def fetch(
         self, url: str, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
-        # urllib3 replaces (not merges) pool headers with per-request ones: always send all
+        # every request names tidings and asks for gzip (urllib3 would replace, not merge,
+        # pool-level headers with these per-request ones)
         headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag

@@ -166,13 +166,13 @@ def run_demo(
         for path in [*outbox.emails, *outbox.slack]:
             echo(f"    {path}")
 
-        later = send_at + poller.cadence.maximum + 1  # every feed is due again
+        later = send_at + poller.intervals.maximum + 1  # every feed is due again
         second = Poller(
             store=poller.store,
             publisher=poller.publisher,
             fetcher=poller.fetcher,
             rules=poller.rules,
-            cadence=poller.cadence,
+            intervals=poller.intervals,
             clock=lambda: later,
         ).run()
         stack.drain(deliver)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
@@ -13,6 +12,7 @@ from botocore.exceptions import ClientError
 from tidings import aws
 from tidings.model import Item
 from tidings.observability import logger
+from tidings.store.pages import rows
 
 SENDING, SENT = "sending", "sent"
 
@@ -108,40 +108,32 @@ class DigestQueue:
 
     def due_subscribers(self, now: int) -> list[str]:
         """Subscribers with at least one item whose send time has come (the sparse index)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "due",
-            "KeyConditionExpression": Key("queue").eq("pending") & Key("due_at").lte(now),
-            "ProjectionExpression": "subscriber_id",
-        }
-        found: set[str] = set()
-        while True:
-            page = self._table.query(**kwargs)
-            found.update(row["subscriber_id"] for row in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(found)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        due = rows(
+            self._table.query,
+            IndexName="due",
+            KeyConditionExpression=Key("queue").eq("pending") & Key("due_at").lte(now),
+            ProjectionExpression="subscriber_id",
+        )
+        return sorted({row["subscriber_id"] for row in due})
 
     def pending(self, subscriber_id: str) -> list[Item]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("subscriber_id").eq(subscriber_id),
-            "ConsistentRead": True,
-        }
         items: list[Item] = []
-        while True:
-            page = self._table.query(**kwargs)
-            for row in page.get("Items", []):
-                try:
-                    items.append(Item.from_message(json.loads(row["item"])))
-                except (ValueError, KeyError, TypeError):  # one bad row must not block the rest
-                    logger.error(
-                        "unreadable queued item dropped",
-                        subscriber_id=subscriber_id,
-                        item_uid=row.get("item_uid"),
-                    )
-                    self.remove(subscriber_id, [str(row.get("item_uid"))])
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        queued = rows(
+            self._table.query,
+            KeyConditionExpression=Key("subscriber_id").eq(subscriber_id),
+            ConsistentRead=True,
+        )
+        for row in queued:
+            try:
+                items.append(Item.from_message(json.loads(row["item"])))
+            except (ValueError, KeyError, TypeError):  # one bad row must not block the rest
+                logger.error(
+                    "unreadable queued item dropped",
+                    subscriber_id=subscriber_id,
+                    item_uid=row.get("item_uid"),
+                )
+                self.remove(subscriber_id, [str(row.get("item_uid"))])
+        return items
 
     def remove(self, subscriber_id: str, uids: Iterable[str]) -> None:
         with self._table.batch_writer() as batch:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from tidings import aws
 from tidings.model import FeedState
+from tidings.store.pages import rows
 
 _FIELDS = (
     "url",
@@ -53,11 +53,7 @@ def to_item(feed: FeedState) -> dict[str, Any]:
     }
     if feed.enabled:
         item["poll_queue"] = POLL_QUEUE
-    for name in _FIELDS:
-        value = getattr(feed, name)
-        if value is not None:
-            item[name] = value
-    for name in _INT_FIELDS:
+    for name in (*_FIELDS, *_INT_FIELDS):
         value = getattr(feed, name)
         if value is not None:
             item[name] = value
@@ -116,16 +112,8 @@ class FeedStore:
         item = self._table.get_item(Key={"feed_id": feed_id}, ConsistentRead=True).get("Item")
         return from_item(item) if item else None
 
-    def _scan(self, **kwargs: Any) -> Iterator[FeedState]:
-        while True:
-            page = self._table.scan(**kwargs)
-            yield from (from_item(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     def all(self) -> list[FeedState]:
-        return sorted(self._scan(), key=lambda f: f.feed_id)
+        return sorted((from_item(r) for r in rows(self._table.scan)), key=lambda f: f.feed_id)
 
     def due(self, now: int) -> list[FeedState]:
         """Enabled feeds whose next poll time has come, most overdue first.
@@ -134,18 +122,12 @@ class FeedStore:
         hold just the keys), then one BatchGetItem per 100 due feeds: a run never reads the
         seen-sets of feeds that are not due.
         """
-        ids: list[str] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": "due",
-            "KeyConditionExpression": Key("poll_queue").eq(POLL_QUEUE)
-            & Key("next_poll_at").lte(now),
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            ids.extend(row["feed_id"] for row in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        due_keys = rows(
+            self._table.query,
+            IndexName="due",
+            KeyConditionExpression=Key("poll_queue").eq(POLL_QUEUE) & Key("next_poll_at").lte(now),
+        )
+        ids = [row["feed_id"] for row in due_keys]
         feeds = [from_item(row) for row in self._batch_get(ids)]
         return sorted(feeds, key=lambda f: (f.next_poll_at, f.feed_id))
 

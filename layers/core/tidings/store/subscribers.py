@@ -18,6 +18,7 @@ from boto3.dynamodb.types import TypeSerializer
 from tidings import aws
 from tidings.model import ALL_TOPICS, Subscriber
 from tidings.observability import logger
+from tidings.store.pages import rows
 
 _serializer = TypeSerializer()
 _MAX_TRANSACTION = 100
@@ -54,14 +55,8 @@ class SubscriberStore:
         return from_item(item) if item else None
 
     def all(self) -> list[Subscriber]:
-        kwargs: dict[str, Any] = {}
-        found: list[Subscriber] = []
-        while True:
-            page = self._subscribers.scan(**kwargs)
-            found.extend(from_item(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(found, key=lambda s: s.subscriber_id)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found = (from_item(row) for row in rows(self._subscribers.scan))
+        return sorted(found, key=lambda s: s.subscriber_id)
 
     def put(self, sub: Subscriber) -> None:
         """Create or replace a subscriber and its index rows, atomically."""
@@ -122,21 +117,15 @@ class SubscriberStore:
         return {t: {s.subscriber_id: s for s in self._query(t)} for t in {*topics, ALL_TOPICS}}
 
     def _query(self, topic: str) -> Iterator[Subscriber]:
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("topic").eq(topic)}
-        while True:
-            page = self._subscriptions.query(**kwargs)
-            for row in page.get("Items", []):
-                try:
-                    yield from_item(row)
-                except (ValueError, TypeError):  # one corrupt row must not block everyone
-                    logger.error(
-                        "unreadable subscription skipped",
-                        topic=topic,
-                        subscriber_id=row.get("subscriber_id"),
-                    )
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for row in rows(self._subscriptions.query, KeyConditionExpression=Key("topic").eq(topic)):
+            try:
+                yield from_item(row)
+            except (ValueError, TypeError):  # one corrupt row must not block everyone
+                logger.error(
+                    "unreadable subscription skipped",
+                    topic=topic,
+                    subscriber_id=row.get("subscriber_id"),
+                )
 
     @staticmethod
     def _key(values: dict[str, str]) -> dict[str, Any]:
