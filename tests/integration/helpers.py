@@ -15,7 +15,7 @@ from tidings.feeds.fetch import Fetcher, FetchPolicy
 from tidings.feeds.topics import TopicRules
 from tidings.local.stack import Stack
 from tidings.model import FeedState, Item
-from tidings.poll import PollIntervals, Poller
+from tidings.poll import Poller, PollIntervals
 from tidings.store.feeds import FeedStore
 
 

@@ -11,7 +11,7 @@ from cfnlint.decode import decode
 from tests.conftest import ROOT
 from tidings import aws
 from tidings.local import stack as local_stack
-from tidings.settings import NotifierSettings, PollerSettings
+from tidings.settings import NotifierSettings, PollerSettings, UnsubscribeSettings
 from tidings.store.schema import TABLES
 
 
@@ -120,6 +120,7 @@ def test_no_iam_statement_grants_every_resource(template):
         ("PollerFunction", PollerSettings),
         ("NotifierFunction", NotifierSettings),
         ("DigestFunction", NotifierSettings),
+        ("ApiFunction", UnsubscribeSettings),
     ],
 )
 def test_each_function_gets_every_required_setting(template, function, settings):

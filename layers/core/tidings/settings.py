@@ -80,3 +80,14 @@ class NotifierSettings:
     @property
     def unsubscribe_mailto(self) -> str:
         return f"mailto:{parseaddr(self.sender_address)[1]}?subject=unsubscribe"
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeSettings:
+    subscribers_table: str
+    subscriptions_table: str
+    token_secret_name: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Self:
+        return cls(**_read(cls, env, {}))
