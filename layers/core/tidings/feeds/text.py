@@ -55,6 +55,8 @@ class _TextExtractor(HTMLParser):
 
 def html_to_text(markup: str) -> str:
     """Visible text of an HTML fragment, whitespace folded, control characters removed."""
+    if "<" not in markup and "&" not in markup:  # plain text already: skip the HTML parser
+        return re.sub(r"\s+", " ", _CONTROL.sub(" ", markup)).strip()
     extractor = _TextExtractor()
     extractor.feed(markup)
     extractor.close()
