@@ -18,16 +18,23 @@ _CONFIG = Config(
 
 
 @cache
+def _session() -> boto3.session.Session:
+    # one session: its loader reads each service model once for every client and resource
+    return boto3.session.Session()
+
+
+@cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return _session().client(service, config=_CONFIG)  # type: ignore[call-overload]
 
 
 @cache
 def resource(service: str) -> Any:
-    return boto3.session.Session().resource(service, config=_CONFIG)  # type: ignore[call-overload]
+    return _session().resource(service, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def reset() -> None:
     """Forget cached clients (tests and the demo start a fresh emulated AWS)."""
     client.cache_clear()
     resource.cache_clear()
+    _session.cache_clear()

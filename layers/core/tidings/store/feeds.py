@@ -6,12 +6,11 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from tidings import aws
 from tidings.model import FeedState
+from tidings.store.codec import decode, encode
 from tidings.store.pages import rows
 
 _FIELDS = (
@@ -32,7 +31,6 @@ _INT_FIELDS = (
 )
 
 
-_serializer = TypeSerializer()
 # Enabled feeds carry poll_queue = POLL_QUEUE: the partition key of the sparse "due" index.
 POLL_QUEUE = "enabled"
 
@@ -93,15 +91,19 @@ def from_item(item: dict[str, Any]) -> FeedState:
 
 
 class FeedStore:
+    """Only the low-level client: commits run on the poller's threads, and boto3 resource
+    objects are not thread-safe (clients are)."""
+
     def __init__(self, table_name: str) -> None:
-        self._dynamodb = aws.resource("dynamodb")
-        self._table = self._dynamodb.Table(table_name)
+        self._name = table_name
         self._client = aws.client("dynamodb")
 
     def add(self, feed: FeedState) -> None:
         try:
-            self._table.put_item(
-                Item=to_item(feed), ConditionExpression="attribute_not_exists(feed_id)"
+            self._client.put_item(
+                TableName=self._name,
+                Item=encode(to_item(feed)),
+                ConditionExpression="attribute_not_exists(feed_id)",
             )
         except ClientError as err:
             if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -109,11 +111,14 @@ class FeedStore:
             raise
 
     def get(self, feed_id: str) -> FeedState | None:
-        item = self._table.get_item(Key={"feed_id": feed_id}, ConsistentRead=True).get("Item")
-        return from_item(item) if item else None
+        item = self._client.get_item(
+            TableName=self._name, Key={"feed_id": {"S": feed_id}}, ConsistentRead=True
+        ).get("Item")
+        return from_item(decode(item)) if item else None
 
     def all(self) -> list[FeedState]:
-        return sorted((from_item(r) for r in rows(self._table.scan)), key=lambda f: f.feed_id)
+        feeds = (from_item(decode(r)) for r in rows(self._client.scan, TableName=self._name))
+        return sorted(feeds, key=lambda f: f.feed_id)
 
     def due(self, now: int) -> list[FeedState]:
         """Enabled feeds whose next poll time has come, most overdue first.
@@ -123,28 +128,29 @@ class FeedStore:
         seen-sets of feeds that are not due.
         """
         due_keys = rows(
-            self._table.query,
+            self._client.query,
+            TableName=self._name,
             IndexName="due",
-            KeyConditionExpression=Key("poll_queue").eq(POLL_QUEUE) & Key("next_poll_at").lte(now),
+            KeyConditionExpression="poll_queue = :queue AND next_poll_at <= :now",
+            ExpressionAttributeValues=encode({":queue": POLL_QUEUE, ":now": now}),
         )
-        ids = [row["feed_id"] for row in due_keys]
-        feeds = [from_item(row) for row in self._batch_get(ids)]
+        ids = [row["feed_id"]["S"] for row in due_keys]
+        feeds = [from_item(decode(row)) for row in self._batch_get(ids)]
         return sorted(feeds, key=lambda f: (f.next_poll_at, f.feed_id))
 
     def _batch_get(self, ids: list[str]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
+        found: list[dict[str, Any]] = []
         for start in range(0, len(ids), 100):
-            request: dict[str, Any] = {
-                self._table.name: {"Keys": [{"feed_id": i} for i in ids[start : start + 100]]}
-            }
+            keys = [{"feed_id": {"S": i}} for i in ids[start : start + 100]]
+            request: dict[str, Any] = {self._name: {"Keys": keys, "ConsistentRead": True}}
             for attempt in range(8):
-                response = self._dynamodb.batch_get_item(RequestItems=request)
-                rows.extend(response["Responses"].get(self._table.name, []))
+                response = self._client.batch_get_item(RequestItems=request)
+                found.extend(response["Responses"].get(self._name, []))
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
                 time.sleep(min(2.0, 0.05 * 2**attempt))  # throttled: back off, then retry
-        return rows
+        return found
 
     def commit(self, feed: FeedState, disable: bool = False, moved: bool = False) -> FeedState:
         """Write the feed's polling state if nobody else has since the version we read.
@@ -171,30 +177,13 @@ class FeedStore:
             state["poll_queue"] = None  # out of the due index
         if moved:
             state["url"] = feed.url
-        to_set = {k: v for k, v in state.items() if v is not None}
-        to_remove = [k for k, v in state.items() if v is None]
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in to_set)
-        if to_remove:
-            expression += " REMOVE " + ", ".join(f"#{k}" for k in to_remove)
-        names = {f"#{k}": k for k in state} | {"#version": "version", "#feed_id": "feed_id"}
-        values = {f":{k}": _serializer.serialize(v) for k, v in to_set.items()}
-        values[":expected"] = _serializer.serialize(expected)
         condition = "attribute_exists(#feed_id) AND " + (
             "#version = :expected"
             if expected
             else "(attribute_not_exists(#version) OR #version = :expected)"
         )
         try:
-            # the low-level client: commits run on the poller's threads, and boto3 resource
-            # objects (self._table) are not thread-safe; clients are
-            self._client.update_item(
-                TableName=self._table.name,
-                Key={"feed_id": {"S": feed.feed_id}},
-                UpdateExpression=expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ConditionExpression=condition,
-            )
+            self._update(feed.feed_id, state, condition, {":expected": expected})
         except ClientError as err:
             if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise StaleFeed(feed.feed_id) from None
@@ -209,20 +198,36 @@ class FeedStore:
         that read the feed before this edit cannot overwrite it: the poll's commit is stale."""
         if "enabled" in changes:
             changes["poll_queue"] = POLL_QUEUE if changes["enabled"] else None
+        self._update(feed_id, changes, "attribute_exists(#feed_id)", {}, bump_version=True)
+
+    def _update(
+        self,
+        feed_id: str,
+        changes: dict[str, Any],
+        condition: str,
+        condition_values: dict[str, Any],
+        bump_version: bool = False,
+    ) -> None:
+        """SET the changes that have a value, REMOVE those that are None."""
         to_set = {k: v for k, v in changes.items() if v is not None}
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in to_set)
-        expression += ", #version = if_not_exists(#version, :zero) + :one"
-        removed = [k for k, v in changes.items() if v is None]
+        assignments = [f"#{k} = :{k}" for k in to_set]
+        values = {f":{k}": v for k, v in to_set.items()} | condition_values
+        if bump_version:
+            assignments.append("#version = if_not_exists(#version, :zero) + :one")
+            values |= {":zero": 0, ":one": 1}
+        expression = "SET " + ", ".join(assignments)
+        removed = [f"#{k}" for k, v in changes.items() if v is None]
         if removed:
-            expression += " REMOVE " + ", ".join(f"#{k}" for k in removed)
-        self._table.update_item(
-            Key={"feed_id": feed_id},
+            expression += " REMOVE " + ", ".join(removed)
+        self._client.update_item(
+            TableName=self._name,
+            Key={"feed_id": {"S": feed_id}},
             UpdateExpression=expression,
-            ExpressionAttributeNames={f"#{k}": k for k in changes} | {"#version": "version"},
-            ExpressionAttributeValues={f":{k}": v for k, v in to_set.items()}
-            | {":zero": 0, ":one": 1},
-            ConditionExpression="attribute_exists(feed_id)",
+            ExpressionAttributeNames={f"#{k}": k for k in changes}
+            | {"#version": "version", "#feed_id": "feed_id"},
+            ExpressionAttributeValues=encode(values),
+            ConditionExpression=condition,
         )
 
     def remove(self, feed_id: str) -> None:
-        self._table.delete_item(Key={"feed_id": feed_id})
+        self._client.delete_item(TableName=self._name, Key={"feed_id": {"S": feed_id}})
