@@ -119,6 +119,7 @@ class Fetcher:
                     current, redirected = target, True
                     continue
                 body, truncated = (None, False)
+                fully_read = response.status == 304  # no body: the connection can be reused
                 if response.status == 200:
                     body, truncated = self._read_capped(response)
                     fully_read = not truncated

@@ -65,6 +65,7 @@ Route = Feed | Response | Callable[[dict[str, str]], Response]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default backlog of 5 drops connections under concurrency
 
 
 class LocalServer:
