@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class PollIntervals:
         """Exponential backoff (default, 2x, 4x ..., capped); a longer Retry-After wins."""
         backoff: int = self.default * 2 ** min(max(failures - 1, 0), 16)
         return min(max(backoff, retry_after or 0, self.minimum), self.maximum)
+
+
+LOAD_PAGE = 100  # feeds read per BatchGetItem while polling
 
 
 def _newest(items: list[Item], count: int) -> list[Item]:
@@ -137,14 +141,26 @@ class Poller:
         """Poll every due feed, `concurrency` at a time. No new feed is started once less than
         `reserve` seconds remain: those stay due and the next scheduled run takes them."""
         report = PollReport()
-        queue = self.store.due(int(self.clock()))
+        unloaded = self.store.due_ids(int(self.clock()))
+        queue: deque[FeedState] = deque()
+
+        def next_feed() -> FeedState | None:
+            # load due feeds a page at a time, so the first fetches start at once
+            if not queue and unloaded:
+                page = [unloaded.pop(0) for _ in range(min(LOAD_PAGE, len(unloaded)))]
+                queue.extend(self.store.load(page))
+            return queue.popleft() if queue else None
+
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="poll") as pool:
             running: set[Future[FeedOutcome]] = set()
-            while queue or running:
-                while queue and len(running) < concurrency and time_left() > reserve:
-                    running.add(pool.submit(self.poll, queue.pop(0)))
+            while queue or unloaded or running:
+                while len(running) < concurrency and time_left() > reserve:
+                    feed = next_feed()
+                    if feed is None:
+                        break
+                    running.add(pool.submit(self.poll, feed))
                 if not running:
-                    report.not_reached = [f.feed_id for f in queue]
+                    report.not_reached = [f.feed_id for f in queue] + unloaded
                     break
                 done, running = wait(running, return_when=FIRST_COMPLETED)
                 report.outcomes.extend(f.result() for f in done)  # poll() never raises

@@ -120,13 +120,10 @@ class FeedStore:
         feeds = (from_item(decode(r)) for r in rows(self._client.scan, TableName=self._name))
         return sorted(feeds, key=lambda f: f.feed_id)
 
-    def due(self, now: int) -> list[FeedState]:
-        """Enabled feeds whose next poll time has come, most overdue first.
-
-        A query of the sparse "due" index (only enabled feeds carry `poll_queue`; its entries
-        hold just the keys), then one BatchGetItem per 100 due feeds: a run never reads the
-        seen-sets of feeds that are not due.
-        """
+    def due_ids(self, now: int) -> list[str]:
+        """Enabled feeds whose next poll time has come, most overdue first: a query of the
+        sparse "due" index (only enabled feeds carry `poll_queue`; it holds just the keys),
+        so a run never reads the seen-sets of feeds that are not due."""
         due_keys = rows(
             self._client.query,
             TableName=self._name,
@@ -134,9 +131,13 @@ class FeedStore:
             KeyConditionExpression="poll_queue = :queue AND next_poll_at <= :now",
             ExpressionAttributeValues=encode({":queue": POLL_QUEUE, ":now": now}),
         )
-        ids = [row["feed_id"]["S"] for row in due_keys]
+        return [row["feed_id"]["S"] for row in due_keys]
+
+    def load(self, ids: list[str]) -> list[FeedState]:
+        """Full state of these feeds, in the order given: one BatchGetItem per 100."""
+        order = {feed_id: n for n, feed_id in enumerate(ids)}
         feeds = [from_item(decode(row)) for row in self._batch_get(ids)]
-        return sorted(feeds, key=lambda f: (f.next_poll_at, f.feed_id))
+        return sorted(feeds, key=lambda f: order[f.feed_id])
 
     def _batch_get(self, ids: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
