@@ -21,7 +21,7 @@ from tidings.store.schema import TABLES
 REGION = "eu-central-1"
 SENDER = "tidings@news.example.org"
 # template.yaml: VisibilityTimeout = 6 x the notifier's timeout; maxReceiveCount = 5
-NOTIFIER_TIMEOUT = 60
+NOTIFIER_TIMEOUT = 300
 MAX_RECEIVE_COUNT = 5
 _ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
