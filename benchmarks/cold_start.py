@@ -228,7 +228,7 @@ def markdown(result: ColdStartResult) -> str:
             f"{verdict(handler_importtime <= TARGET)} (judged, as issue 3 specifies, on "
             "`python -X importtime`; the wall figure also counts the module code that builds "
             "the boto3 clients at cold start, which importtime does not see, and is "
-            f"{'within' if handler <= TARGET else 'over'} the target)."
+            f"{'within' if handler <= TARGET else 'over'} the target).",
         ]
     )
 

@@ -1,6 +1,6 @@
 """Run every benchmark and write benchmarks/RESULTS.md (`make bench`).
 
-    .venv/bin/python benchmarks/run.py [--only cold_start aws_calls poll_throughput]
+    .venv/bin/python benchmarks/run.py [--only cold_start aws_calls poll_throughput fanout]
     .venv/bin/python benchmarks/run.py --feeds 30 --runs 2   # a quick smoke test
 
 Each benchmark module also runs alone (see benchmarks/README.md). Raw figures of the last
@@ -18,11 +18,12 @@ from typing import Any
 
 import aws_calls
 import cold_start
+import fanout
 import poll_throughput
 from benchlib import BENCH, ROOT, machine_facts, package_versions, ratio, seconds, table
 from benchlib import verdict as verdict_text
 
-BENCHMARKS = ("cold_start", "aws_calls", "poll_throughput")
+BENCHMARKS = ("cold_start", "aws_calls", "poll_throughput", "fanout")
 COMMAND = "make bench  # = .venv/bin/python benchmarks/run.py, from the repository root"
 
 
@@ -105,6 +106,9 @@ def results_markdown(
         out += ["## 2. AWS calls per poll", "", aws_calls.markdown(results["aws_calls"]), ""]
     if "cold_start" in results:
         out += ["## 3. Cold start", "", cold_start.markdown(results["cold_start"]), ""]
+    if "fanout" in results:
+        section = fanout.markdown(results["fanout"]).split("\n", 1)
+        out += ["## 4. Fan-out of one batch (issue 4)", section[1] if len(section) > 1 else "", ""]
     return "\n".join(out)
 
 
@@ -113,6 +117,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
     parser.add_argument("--feeds", type=int, default=500, help="fewer for a smoke test")
     parser.add_argument("--runs", type=int, default=cold_start.RUNS, help="cold-start runs")
+    parser.add_argument("--subscribers", type=int, default=10_000, help="fan-out subscribers")
     args = parser.parse_args()
     started = time.perf_counter()
     facts = machine_facts()
@@ -127,6 +132,8 @@ def main() -> None:
             results[name] = cold_start.run(args.runs)
         elif name == "aws_calls":
             results[name] = aws_calls.run(shared_feeds=args.feeds)
+        elif name == "fanout":
+            results[name] = fanout.run(subscribers=args.subscribers)
         else:
             results[name] = poll_throughput.run(feeds=args.feeds)
         print(
@@ -137,7 +144,10 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     text = results_markdown(results, facts, elapsed, [load_start, os.getloadavg()[0]])
     (BENCH / "RESULTS.md").write_text(text + "\n")
-    raw = {name: result.as_dict() for name, result in results.items()}
+    raw = {
+        name: result if isinstance(result, dict) else result.as_dict()
+        for name, result in results.items()
+    }
     (BENCH / ".work" / "results.json").write_text(json.dumps(raw, indent=1, default=str))
     print(text)
     print(f"\n[bench] wrote {(BENCH / 'RESULTS.md').relative_to(ROOT)}", file=sys.stderr)
