@@ -115,7 +115,9 @@ class Fetcher:
                         raise FetchError(f"HTTP {response.status} without a Location header")
                     all_permanent &= response.status in PERMANENT_REDIRECTS
                     target = urljoin(current, location)
-                    _check_redirect(current, target, private_origin)
+                    refusal = redirect_refusal(current, target, private_origin)
+                    if refusal:
+                        raise RedirectRefused(f"redirect refused: {refusal}")
                     current, redirected = target, True
                     continue
                 body, truncated = (None, False)
@@ -200,16 +202,18 @@ def _is_private(host: str) -> bool:
     )
 
 
-def _check_redirect(current: str, target: str, private_origin: bool) -> None:
-    """A feed's server may send us elsewhere, but not to another scheme, not from https to
-    http, and not into internal networks unless the operator's own URL was internal."""
+def redirect_refusal(current: str, target: str, private_origin: bool) -> str | None:
+    """Why a redirect may not be followed, or None. A feed's server may send us elsewhere,
+    but not to another scheme, not from https to http, and not into internal networks unless
+    the operator's own URL was internal."""
     old, new = urlsplit(current), urlsplit(target)
     if new.scheme not in ("http", "https"):
-        raise RedirectRefused(f"redirect refused: scheme {new.scheme!r}")
+        return f"scheme {new.scheme!r}"
     if old.scheme == "https" and new.scheme == "http":
-        raise RedirectRefused("redirect refused: https to http")
+        return "https to http"
     if not private_origin and _is_private(new.hostname or ""):
-        raise RedirectRefused("redirect refused: internal address")
+        return "internal address"
+    return None
 
 
 def _describe(err: Exception) -> str:
