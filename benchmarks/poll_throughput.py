@@ -46,7 +46,7 @@ import feedparser
 import rss2email_baseline
 from aws_calls import AwsMeter, poller_clients, with_clock
 from aws_standin import LATENCY as STANDIN_LATENCY
-from aws_standin import DeferredWrites
+from aws_standin import NetworkAws
 from benchlib import listen_overflows, ms, ratio, seconds, table, verdict, work_dir
 from feed_server import FeedServer, delta
 from feedgen import make_feeds, write_feeds
@@ -56,7 +56,7 @@ from tidings.feeds.parse import parse_feed
 from tidings.feeds.topics import TopicRules
 from tidings.local.stack import Stack, emulated_aws
 from tidings.model import FeedState
-from tidings.poll import Poller
+from tidings.poll import LOAD_PAGE, Poller
 from tidings.store.feeds import FeedStore
 
 LATENCY = 0.1
@@ -90,6 +90,7 @@ class TidingsRun:
     unchanged: PollFigures
     load: tuple[float, float, float]  # load average before the (first) run
     refused: int = 0  # deferred writes moto refused when applied (should be 0)
+    misses: int = 0  # stand-in reads not captured beforehand, so answered by moto (should be 0)
     first_walls: list[float] = field(default_factory=list)  # every repeat
     unchanged_walls: list[float] = field(default_factory=list)
 
@@ -173,6 +174,13 @@ def _measure(poller: Poller, concurrency: int, server: FeedServer, meter: AwsMet
     )
 
 
+def _prime(poller: Poller) -> None:
+    """The run-level reads the poll will make, in the order it makes them (stand-in only)."""
+    due = poller.store.due_ids(int(poller.clock()))
+    for start in range(0, len(due), LOAD_PAGE):
+        poller.store.load(due[start : start + LOAD_PAGE])
+
+
 def poll_tidings(
     server: FeedServer, feed_ids: list[str], concurrency: int, standin: bool = False
 ) -> TidingsRun:
@@ -180,18 +188,33 @@ def poll_tidings(
     with _stack_with_feeds(server, feed_ids) as stack:
         poller = Poller.from_settings(stack.poller_settings(concurrency=concurrency))
         meter = AwsMeter(poller_clients())
-        writes = DeferredWrites(poller_clients()) if standin else None
+        network = NetworkAws(poller_clients()) if standin else None
+        start = time.time()  # one clock per poll, so the primed reads are the poll's reads
+        first_poller = with_clock(poller, lambda: start)
+        later = with_clock(poller, lambda: start + DAY)  # past every feed's next_poll_at
+        polls, refused = [], 0
         try:
-            first = _measure(poller, concurrency, server, meter)
-            refused = writes.apply() if writes else 0  # untimed: the state the poll left
-            # the same poller's parts, with a clock past every feed's next_poll_at
-            later = with_clock(poller, lambda: time.time() + DAY)
-            unchanged = _measure(later, concurrency, server, meter)
+            for each in (first_poller, later):
+                if network:
+                    with network.recording():
+                        _prime(each)
+                polls.append(_measure(each, concurrency, server, meter))
+                if network:
+                    refused += network.apply()  # untimed: the state the poll left
         finally:
-            if writes:
-                writes.close()
+            if network:
+                network.close()
+    first, unchanged = polls
     return TidingsRun(
-        concurrency, standin, first, unchanged, load, refused, [first.wall], [unchanged.wall]
+        concurrency,
+        standin,
+        first,
+        unchanged,
+        load,
+        refused,
+        network.misses if network else 0,
+        [first.wall],
+        [unchanged.wall],
     )
 
 
@@ -211,6 +234,7 @@ def poll_repeated(
         middle([r.unchanged for r in runs]),
         runs[0].load,
         sum(r.refused for r in runs),
+        sum(r.misses for r in runs),
         [r.first.wall for r in runs],
         [r.unchanged.wall for r in runs],
     )
@@ -357,6 +381,8 @@ def run_problems(result: ThroughputResult, run: TidingsRun) -> list[str]:
         problems.append(f"unchanged poll published {unchanged.calls['entries']} entries")
     if run.refused:
         problems.append(f"moto refused {run.refused} deferred writes")
+    if run.misses:
+        problems.append(f"{run.misses} stand-in reads were not captured beforehand")
     for label, poll in (("first", first), ("unchanged", unchanged)):
         counted = sum(poll.calls["calls"].values())  # tidings' CallCounter
         scoped = sum(poll.calls["run_calls"].values()) + sum(poll.calls["feed_calls"].values())

@@ -84,7 +84,9 @@ def test_not_modified_costs_no_parse_no_publish_and_one_write(stack, server, clo
     assert server.requests[-1][2]["if-none-match"] == server.routes["/feed.xml"].etag
     assert parses == []
     assert counter.total("sns") == 0
-    assert counter.calls["dynamodb.UpdateItem"] == 1
+    # the state write: one transaction, shared by up to 100 feeds
+    assert counter.calls["dynamodb.TransactWriteItems"] == 1
+    assert "dynamodb.UpdateItem" not in counter.calls
     # shared by all feeds of the run: one query of the due index, one BatchGetItem per 100
     assert (counter.calls["dynamodb.Query"], counter.calls["dynamodb.BatchGetItem"]) == (1, 1)
     assert "dynamodb.Scan" not in counter.calls
@@ -256,6 +258,116 @@ def test_feeds_not_reached_before_the_deadline_stay_due(stack, server, clock):
     assert report.outcomes == []
     assert sorted(report.not_reached) == ["f0", "f1", "f2"]
     assert all(feed(stack, f"f{n}").next_poll_at == 0 for n in range(3))
+
+
+def test_the_deadline_stops_new_feeds_mid_run_and_the_rest_stay_due(stack, server, clock):
+    for n in range(4):
+        server.routes[f"/{n}.xml"] = Feed(rss(ONE))
+        add_feed(stack, f"f{n}", server.url(f"/{n}.xml"))
+    checks = iter([60.0, 60.0])  # time for two feeds, then less than the reserve
+
+    report = make_poller(stack, clock).run(
+        concurrency=1, time_left=lambda: next(checks, 10.0), reserve=25
+    )
+    assert [o.status for o in report.outcomes] == ["baseline", "baseline"]
+    polled = {o.feed_id for o in report.outcomes}
+    assert sorted(polled | set(report.not_reached)) == ["f0", "f1", "f2", "f3"]
+    assert len(report.not_reached) == 2
+    # the two polled are committed; the two not reached are still due
+    assert all((feed(stack, f).version == 1) == (f in polled) for f in ("f0", "f1", "f2", "f3"))
+    assert all(feed(stack, f).next_poll_at == 0 for f in report.not_reached)
+
+
+def test_due_feeds_are_read_a_page_at_a_time_and_all_are_polled(stack, server, clock, monkeypatch):
+    monkeypatch.setattr(poll_module, "LOAD_PAGE", 2)
+    for n in range(5):
+        server.routes[f"/{n}.xml"] = Feed(rss(ONE))
+        add_feed(stack, f"f{n}", server.url(f"/{n}.xml"))
+    counter = CallCounter().attach(aws.client("dynamodb"))
+    report = make_poller(stack, clock).run(concurrency=2)
+    assert report.summary()["baseline"] == 5
+    assert report.not_reached == []
+    assert counter.calls["dynamodb.BatchGetItem"] == 3  # pages of 2, 2 and 1
+
+
+def test_feed_state_is_written_a_transaction_per_batch(stack, server, clock, monkeypatch):
+    monkeypatch.setattr(poll_module, "TRANSACT_ITEMS", 2)
+    monkeypatch.setattr("tidings.store.feeds.TRANSACT_ITEMS", 2)
+    for n in range(5):
+        server.routes[f"/{n}.xml"] = Feed(rss(ONE))
+        add_feed(stack, f"f{n}", server.url(f"/{n}.xml"))
+    counter = CallCounter().attach(aws.client("dynamodb"))
+    report = make_poller(stack, clock).run(concurrency=2)
+    assert report.summary()["baseline"] == 5
+    assert counter.calls["dynamodb.TransactWriteItems"] == 3  # 2 + 2, and 1 at the end
+    assert all(feed(stack, f"f{n}").version == 1 for n in range(5))
+    assert all(feed(stack, f"f{n}").next_poll_at == int(clock.now) + 900 for n in range(5))
+
+
+def test_a_stale_feed_in_a_batch_is_discarded_and_the_others_committed(stack, server, clock):
+    for n in range(3):
+        server.routes[f"/{n}.xml"] = Feed(rss(ONE))
+        add_feed(stack, f"f{n}", server.url(f"/{n}.xml"))
+    store = FeedStore(stack.table("FeedsTable"))
+
+    class EditedDuringThePoll(FeedStore):
+        """The operator edits f1 after the poller read it, before its state is written."""
+
+        def load(self, ids):
+            feeds = super().load(ids)
+            store.update("f1", title="Renamed by the operator")
+            return feeds
+
+    poller = make_poller(stack, clock)
+    poller.store = EditedDuringThePoll(stack.table("FeedsTable"))
+    counter = CallCounter().attach(aws.client("dynamodb"))
+    report = poller.run(concurrency=3)
+    # the transaction is cancelled by f1's condition, then repeated without f1
+    assert counter.calls["dynamodb.TransactWriteItems"] == 2
+    assert counter.calls["dynamodb.UpdateItem"] == 1  # the operator's edit, nothing else
+    assert {o.feed_id: o.status for o in report.outcomes} == {
+        "f0": "baseline",
+        "f1": "stale",
+        "f2": "baseline",
+    }
+    assert [feed(stack, f).version for f in ("f0", "f1", "f2")] == [1, 1, 1]
+    assert feed(stack, "f1").title == "Renamed by the operator"
+    assert not feed(stack, "f1").baselined  # the poll's state was not written over the edit
+
+
+def test_a_failed_batch_write_falls_back_to_feed_by_feed(stack, server, clock):
+    for n in range(2):
+        server.routes[f"/{n}.xml"] = Feed(rss(ONE))
+        add_feed(stack, f"f{n}", server.url(f"/{n}.xml"))
+
+    class TransactionsRefused(FeedStore):
+        def commit_many(self, writes):
+            raise RuntimeError("transactions unavailable")
+
+    poller = make_poller(stack, clock)
+    poller.store = TransactionsRefused(stack.table("FeedsTable"))
+    report = poller.run(concurrency=2)
+    assert report.summary()["baseline"] == 2
+    assert [feed(stack, f).version for f in ("f0", "f1")] == [1, 1]
+
+
+def test_a_feed_whose_state_cannot_be_written_is_failed_and_stays_due(stack, server, clock):
+    server.routes["/0.xml"] = Feed(rss(ONE))
+    add_feed(stack, "f0", server.url("/0.xml"))
+
+    class Unwritable(FeedStore):
+        def commit_many(self, writes):
+            raise RuntimeError("transactions unavailable")
+
+        def commit(self, feed, disable=False, moved=False):
+            raise RuntimeError("throttled")
+
+    poller = make_poller(stack, clock)
+    poller.store = Unwritable(stack.table("FeedsTable"))
+    [outcome] = poller.run().outcomes
+    assert outcome.status == "failed"
+    assert "state not saved" in (outcome.error or "")
+    assert feed(stack, "f0").next_poll_at == 0
 
 
 def test_published_messages_are_items(stack, server, clock):

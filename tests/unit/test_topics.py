@@ -1,11 +1,12 @@
 """Topic classification: rules from TOML, whole-word keywords, categories and feed defaults."""
 
+import re
 from pathlib import Path
 
 import pytest
 
 from tidings.feeds.parse import parse_feed
-from tidings.feeds.topics import RulesError, TopicRules, slugify
+from tidings.feeds.topics import RulesError, TopicRules, any_of, slugify
 
 ICMPD_TOPICS = [
     ("border-management",),
@@ -52,6 +53,66 @@ def test_keywords_match_case_insensitively_on_whole_words() -> None:
     assert rules.classify("", "a Skills\nShortage in Vienna") == ("talent",)
     assert rules.classify("Talented people", "") == ()
     assert rules.classify("untalent", "") == ()
+
+
+def _every_regex(rules: TopicRules, text: str) -> tuple[str, ...]:
+    """Classification the slow way: every keyword pattern and every pattern, each searched."""
+    return tuple(
+        sorted(
+            r.topic
+            for r in rules.rules
+            if (r.keywords and r.keywords.search(text)) or any(p.search(text) for p in r.patterns)
+        )
+    )
+
+
+def test_the_prefilters_never_change_a_classification(rules: TopicRules) -> None:
+    """Anchors skip a keyword regex when no keyword's first word is in the text, and one
+    joined scan skips the patterns when none can match; they must only ever skip regexes
+    that would not have matched (non-ASCII text bypasses the anchors)."""
+    texts = [
+        "BORDER   MANAGEMENT in the Western Balkans",
+        "Return\nmonitoring of forced-return operations",
+        "Readmission talks",
+        "A conference on the narrative on migration",
+        "Smuggling OF migrants, and Diaspora remittances",
+        "borderline cases of talented managers",
+        "IBM and FReM; THB, VoTs and EUDiF",
+        "ibm, frem, thb",
+        "",
+    ]
+    assert all(rule.anchors for rule in rules.rules if rule.keywords)
+    assert rules._any_pattern is not None
+    for text in texts:
+        assert rules.classify(text, "") == _every_regex(rules, f"{text}\n"), text
+    # the long s: IGNORECASE matches it to "s", lower() does not; non-ASCII text is not
+    # prefiltered, so the regex still sees it
+    smuggling = TopicRules.from_toml('[topics.s]\nkeywords = ["smuggling"]')
+    assert smuggling.rules[0].anchors == ("smuggling",)
+    assert smuggling.classify("\u017fmuggling", "") == ("s",)
+
+
+@pytest.mark.parametrize("pattern", [r"(\w)\1", r"(?i)ibm", r"(?P<x>a)"])
+def test_patterns_with_groups_or_global_flags_are_not_joined(pattern: str) -> None:
+    assert any_of([re.compile(r"\bIBM\b"), re.compile(pattern)]) is None
+
+
+def test_patterns_joined_match_where_one_of_them_does() -> None:
+    joined = any_of([re.compile(r"\bIBM\b"), re.compile(r"\bVoTs?\b")])
+    assert joined is not None
+    assert [bool(joined.search(t)) for t in ("IBM", "VoTs here", "IBMX", "votes")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_a_keyword_whose_first_word_is_not_ascii_gets_no_anchors() -> None:
+    rules = TopicRules.from_toml('[topics.x]\nkeywords = ["Straße", "road"]')
+    assert rules.rules[0].anchors == ()
+    assert rules.classify("STRASSE", "") == ()  # not folded: the regex alone decides
+    assert rules.classify("die straße", "") == ("x",)
 
 
 def test_patterns_match_as_written_and_respect_word_boundaries() -> None:

@@ -7,10 +7,11 @@ idempotent notifier absorbs it; the reverse order would lose items.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,7 +24,7 @@ from tidings.feeds.topics import TopicRules
 from tidings.model import FeedState, Item
 from tidings.observability import logger, metrics
 from tidings.settings import PollerSettings
-from tidings.store.feeds import FeedStore, StaleFeed
+from tidings.store.feeds import TRANSACT_ITEMS, FeedStore, StaleFeed, StateWrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,47 +140,57 @@ class Poller:
         reserve: float = 25.0,
     ) -> PollReport:
         """Poll every due feed, `concurrency` at a time. No new feed is started once less than
-        `reserve` seconds remain: those stay due and the next scheduled run takes them."""
+        `reserve` seconds remain: those stay due and the next scheduled run takes them.
+
+        Each worker thread takes the next due feed until none is left; the due feeds' state is
+        read a page ahead of them, and their new state written a transaction at a time."""
         report = PollReport()
-        unloaded = self.store.due_ids(int(self.clock()))
-        queue: deque[FeedState] = deque()
+        due = self.store.due_ids(int(self.clock()))
+        workers = max(1, min(concurrency, len(due)))
+        lock = threading.Lock()
+        with ThreadPoolExecutor(max_workers=workers + 1, thread_name_prefix="poll") as pool:
+            feeds = _DueFeeds(self.store, due, pool)
+            commits = _Commits(self.store)
 
-        def next_feed() -> FeedState | None:
-            # load due feeds a page at a time, so the first fetches start at once
-            if not queue and unloaded:
-                page = [unloaded.pop(0) for _ in range(min(LOAD_PAGE, len(unloaded)))]
-                queue.extend(self.store.load(page))
-            return queue.popleft() if queue else None
+            def work() -> None:
+                while time_left() > reserve and (feed := feeds.next()) is not None:
+                    outcome = self._poll_safely(feed, commits)  # never raises
+                    with lock:
+                        report.outcomes.append(outcome)
 
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="poll") as pool:
-            running: set[Future[FeedOutcome]] = set()
-            while queue or unloaded or running:
-                while len(running) < concurrency and time_left() > reserve:
-                    feed = next_feed()
-                    if feed is None:
-                        break
-                    running.add(pool.submit(self.poll, feed))
-                if not running:
-                    report.not_reached = [f.feed_id for f in queue] + unloaded
-                    break
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                report.outcomes.extend(f.result() for f in done)  # poll() never raises
+            try:
+                for started in [pool.submit(work) for _ in range(workers)]:
+                    started.result()
+            finally:
+                commits.flush()  # whatever happened, what was published is committed
+        report.not_reached = feeds.not_started()
         report.outcomes.sort(key=lambda o: o.feed_id)
         return report
 
     def poll(self, feed: FeedState) -> FeedOutcome:
-        """Poll one feed. Never raises: whatever goes wrong is recorded on this feed alone,
-        with backoff, so one feed can never stop or starve the others."""
+        """Poll one feed and commit its state at once. Never raises."""
+        return self._poll_safely(feed, None)
+
+    def _poll_safely(self, feed: FeedState, commits: _Commits | None) -> FeedOutcome:
+        """Whatever goes wrong is recorded on this feed alone, with backoff, so one feed can
+        never stop or starve the others. With `commits`, the state joins its next batch."""
         try:
-            return self._poll(feed)
+            outcome, write = self._poll(feed)
         except Exception as err:  # noqa: BLE001 - contain anything (a parser bug, throttling)
             logger.exception("feed poll crashed", feed_id=feed.feed_id)
-            try:
-                return self._failed(feed, f"{type(err).__name__}: {str(err)[:200]}")
-            except Exception:  # noqa: BLE001 - the commit itself failed: the feed stays due
-                return FeedOutcome(feed.feed_id, "failed", error=f"{type(err).__name__}")
+            outcome, write = self._failed(feed, f"{type(err).__name__}: {str(err)[:200]}")
+        if commits is not None:
+            commits.add(write, outcome)
+            return outcome
+        try:
+            self.store.commit(*write)
+        except StaleFeed:
+            _discarded(outcome)
+        except Exception as err:  # noqa: BLE001 - the state was not saved: the feed stays due
+            _unsaved(outcome, err)
+        return outcome
 
-    def _poll(self, feed: FeedState) -> FeedOutcome:
+    def _poll(self, feed: FeedState) -> Polled:
         try:
             result = self.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
         except FetchError as err:
@@ -192,9 +203,9 @@ class Poller:
             return self._failed(feed, f"HTTP {result.status}", result.retry_after)
         return self._changed(feed, result, result.body)
 
-    # -- outcomes -------------------------------------------------------------------------
+    # -- outcomes: each sets the feed's new state and says how to write it ------------------
 
-    def _changed(self, feed: FeedState, result: FetchResult, body: bytes) -> FeedOutcome:
+    def _changed(self, feed: FeedState, result: FetchResult, body: bytes) -> Polled:
         body_hash = hashlib.sha256(body).hexdigest()
         if feed.body_hash is not None and body_hash == feed.body_hash:
             return self._unchanged(feed, result)  # the server ignores validators; we do not parse
@@ -243,35 +254,32 @@ class Poller:
             logger.info("feed moved permanently", feed_id=feed.feed_id, url=result.moved_to)
             feed.url = result.moved_to
         feed.consecutive_failures = 0
-        delay = self.intervals.after_success(parsed.ttl_minutes, result.max_age)
-        status = "baseline" if first_poll else ("new" if outcome.published else "unchanged")
-        committed = self._commit(feed, delay, moved=bool(result.moved_to))
+        self._schedule(feed, self.intervals.after_success(parsed.ttl_minutes, result.max_age))
         for warning in warnings[:20]:  # feed-controlled: bounded
             logger.info("feed warning", feed_id=feed.feed_id, warning=warning)
+        status = "baseline" if first_poll else ("new" if outcome.published else "unchanged")
         return FeedOutcome(
             feed.feed_id,
-            status if committed else "stale",
+            status,
             published=len(outcome.published),
             unpublished=failed,
             error=feed.last_error,
             warnings=warnings,
-        )
+        ), (feed, False, bool(result.moved_to))
 
     def _publish(self, items: list[Item]) -> PublishResult:
         return self.publisher.publish(list(reversed(items)))  # oldest first, as they happened
 
-    def _unchanged(self, feed: FeedState, result: FetchResult) -> FeedOutcome:
+    def _unchanged(self, feed: FeedState, result: FetchResult) -> Polled:
         feed.etag = result.etag or feed.etag
         feed.last_modified = result.last_modified or feed.last_modified
         if result.moved_to:
             feed.url = result.moved_to
         feed.consecutive_failures, feed.last_error = 0, None
-        committed = self._commit(
-            feed, self.intervals.after_success(max_age=result.max_age), moved=bool(result.moved_to)
-        )
-        return FeedOutcome(feed.feed_id, "unchanged" if committed else "stale")
+        self._schedule(feed, self.intervals.after_success(max_age=result.max_age))
+        return FeedOutcome(feed.feed_id, "unchanged"), (feed, False, bool(result.moved_to))
 
-    def _failed(self, feed: FeedState, error: str, retry_after: int | None = None) -> FeedOutcome:
+    def _failed(self, feed: FeedState, error: str, retry_after: int | None = None) -> Polled:
         feed.consecutive_failures += 1
         feed.last_error = error
         delay = self.intervals.after_failure(feed.consecutive_failures, retry_after)
@@ -282,23 +290,116 @@ class Poller:
             failures=feed.consecutive_failures,
             retry_in=delay,
         )
-        committed = self._commit(feed, delay)
-        return FeedOutcome(feed.feed_id, "failed" if committed else "stale", error=error)
+        self._schedule(feed, delay)
+        return FeedOutcome(feed.feed_id, "failed", error=error), (feed, False, False)
 
-    def _gone(self, feed: FeedState) -> FeedOutcome:
+    def _gone(self, feed: FeedState) -> Polled:
         feed.last_error = "410 Gone: the publisher removed this feed; it is now disabled"
         logger.warning("feed gone, disabled", feed_id=feed.feed_id, url=feed.url)
-        committed = self._commit(feed, self.intervals.maximum, disable=True)
-        return FeedOutcome(feed.feed_id, "gone" if committed else "stale", error=feed.last_error)
+        self._schedule(feed, self.intervals.maximum)
+        return FeedOutcome(feed.feed_id, "gone", error=feed.last_error), (feed, True, False)
 
-    def _commit(
-        self, feed: FeedState, delay: int, disable: bool = False, moved: bool = False
-    ) -> bool:
+    def _schedule(self, feed: FeedState, delay: int) -> None:
         now = int(self.clock())
         feed.last_polled_at, feed.next_poll_at = now, now + delay
+
+
+# A poll's outcome, and the state write that makes it stick.
+Polled = tuple[FeedOutcome, StateWrite]
+
+
+def _discarded(outcome: FeedOutcome) -> None:
+    logger.warning("feed committed by another run, result discarded", feed_id=outcome.feed_id)
+    outcome.status = "stale"
+
+
+def _unsaved(outcome: FeedOutcome, err: Exception) -> None:
+    logger.error("feed state not saved", feed_id=outcome.feed_id, error=repr(err)[:300])
+    outcome.status = "failed"
+    outcome.error = f"state not saved ({type(err).__name__}): the feed stays due"
+
+
+class _DueFeeds:
+    """The due feeds, handed out one at a time to the worker threads (thread-safe). Their
+    state is read a page (one BatchGetItem) at a time, the next page while this one is being
+    polled, so that no worker waits on DynamoDB after the first page."""
+
+    def __init__(self, store: FeedStore, ids: list[str], loader: ThreadPoolExecutor) -> None:
+        self._store = store
+        self._unread = deque(ids)
+        self._ready: deque[FeedState] = deque()
+        self._reading: tuple[Future[list[FeedState]], list[str]] | None = None
+        self._loader = loader
+        self._lock = threading.Lock()
+
+    def next(self) -> FeedState | None:
+        while True:
+            with self._lock:
+                if self._reading and self._reading[0].done():
+                    self._ready.extend(self._reading[0].result())
+                    self._reading = None
+                if len(self._ready) <= LOAD_PAGE // 2 and self._reading is None and self._unread:
+                    page = [
+                        self._unread.popleft() for _ in range(min(LOAD_PAGE, len(self._unread)))
+                    ]
+                    self._reading = (self._loader.submit(self._store.load, page), page)
+                if self._ready:
+                    return self._ready.popleft()
+                if self._reading is None:
+                    return None
+                reading = self._reading[0]
+            reading.result()  # outside the lock; raises if the read failed
+
+    def not_started(self) -> list[str]:
+        with self._lock:
+            reading = self._reading[1] if self._reading else []
+            return [f.feed_id for f in self._ready] + reading + list(self._unread)
+
+
+class _Commits:
+    """Feed state written a transaction (up to 100 feeds) at a time instead of a call per
+    feed; the worker whose feed fills a batch writes it, `flush` writes the rest.
+
+    A feed's items are published before its state is written, as with a single commit: if
+    the process dies in between, the next run publishes them again and the idempotent
+    notifier absorbs the repeat."""
+
+    def __init__(self, store: FeedStore, size: int = TRANSACT_ITEMS) -> None:
+        self._store = store
+        self._size = size
+        self._pending: list[tuple[StateWrite, FeedOutcome]] = []
+        self._lock = threading.Lock()
+
+    def add(self, write: StateWrite, outcome: FeedOutcome) -> None:
+        with self._lock:
+            self._pending.append((write, outcome))
+            if len(self._pending) < self._size:
+                return
+            batch, self._pending = self._pending, []
+        self._write(batch)
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[StateWrite, FeedOutcome]]) -> None:
         try:
-            self.store.commit(feed, disable=disable, moved=moved)
-        except StaleFeed:
-            logger.warning("feed committed by another run, result discarded", feed_id=feed.feed_id)
-            return False
-        return True
+            stale = self._store.commit_many([write for write, _ in batch])
+        except Exception:  # noqa: BLE001 - not for every feed: find which, one at a time
+            logger.exception("batched commit failed; committing feed by feed", feeds=len(batch))
+            self._write_singly(batch)
+            return
+        for _, outcome in batch:
+            if outcome.feed_id in stale:
+                _discarded(outcome)
+
+    def _write_singly(self, batch: list[tuple[StateWrite, FeedOutcome]]) -> None:
+        for write, outcome in batch:
+            try:
+                self._store.commit(*write)
+            except StaleFeed:
+                _discarded(outcome)
+            except Exception as err:  # noqa: BLE001 - this feed stays due; the others go on
+                _unsaved(outcome, err)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from tidings import aws
 from tidings.model import Item
@@ -53,10 +54,21 @@ def _batches(entries: list[tuple[Item, str]]) -> list[list[tuple[Item, str]]]:
     return batches
 
 
+def _encode_body_once(request: Any, **_: Any) -> None:
+    """botocore url-encodes a query-protocol body (SNS's) again each time the body is read:
+    to sign it, then to send it. Reading it once here, before the signer, leaves the
+    encoded bytes in its place: the same bytes, encoded once. A PublishBatch body is 10-30
+    KB of percent-encoded JSON, and encoding it is most of the call's CPU."""
+    request.data = request.body
+
+
 class Publisher:
     def __init__(self, topic_arn: str) -> None:
         self._topic_arn = topic_arn
         self._sns = aws.client("sns")
+        self._sns.meta.events.register_first(
+            "request-created.sns.PublishBatch", _encode_body_once, unique_id="tidings-encode-once"
+        )
 
     def publish(self, items: Sequence[Item]) -> PublishResult:
         """Publish items; per-entry failures are returned, not raised, so that only the

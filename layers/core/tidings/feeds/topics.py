@@ -11,7 +11,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -37,26 +37,60 @@ def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
+def keyword_anchors(keywords: Iterable[str]) -> tuple[str, ...]:
+    """The keywords' first words, lower-cased: text that contains none of them cannot match
+    the keyword pattern, and a substring test is far cheaper than the regex (which tries
+    every position). Empty, so never used, when a word is not ASCII: there case-insensitive
+    matching and `str.lower` part ways (the long s matches `s`, for example)."""
+    anchors = {k.split()[0].lower() for k in keywords if k.strip()}
+    return tuple(sorted(anchors)) if all(a.isascii() for a in anchors) else ()
+
+
 @dataclass(frozen=True, slots=True)
 class TopicRule:
     topic: str
     title: str
     keywords: re.Pattern[str] | None
     patterns: tuple[re.Pattern[str], ...]
+    anchors: tuple[str, ...] = ()  # see keyword_anchors
 
-    def matches(self, text: str) -> bool:
-        if self.keywords is not None and self.keywords.search(text):
+    def matches(self, text: str, lowered: str | None = None, patterns: bool = True) -> bool:
+        """`lowered`: the text lower-cased, when it is ASCII (see keyword_anchors);
+        `patterns=False`: the caller knows that none of the patterns matches."""
+        if self.keywords is not None and self._may_match(lowered) and self.keywords.search(text):
             return True
-        return any(p.search(text) for p in self.patterns)
+        return patterns and any(p.search(text) for p in self.patterns)
+
+    def _may_match(self, lowered: str | None) -> bool:
+        if lowered is None or not self.anchors:
+            return True
+        return any(anchor in lowered for anchor in self.anchors)
 
 
 class RulesError(ValueError):
     """The topic rules file is not usable; the message says where."""
 
 
+def any_of(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that matches wherever one of these does: a single scan of the text instead
+    of one per pattern. None when they cannot be joined without changing their meaning
+    (groups, which back-references number; global flags, which must come first)."""
+    patterns = list(patterns)
+    if not patterns or any(p.groups or p.flags & ~re.UNICODE for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+    except re.error:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class TopicRules:
     rules: tuple[TopicRule, ...]
+    _any_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_any_pattern", any_of(p for r in self.rules for p in r.patterns))
 
     @property
     def titles(self) -> dict[str, str]:
@@ -71,8 +105,10 @@ class TopicRules:
     ) -> tuple[str, ...]:
         """Sorted, de-duplicated topic slugs for one entry."""
         text = f"{title}\n{summary}"
+        lowered = text.lower() if text.isascii() else None
+        patterns = self._any_pattern is None or self._any_pattern.search(text) is not None
         found = {slugify(t) for t in [*defaults, *categories]}
-        found.update(rule.topic for rule in self.rules if rule.matches(text))
+        found.update(rule.topic for rule in self.rules if rule.matches(text, lowered, patterns))
         found.discard("")
         return tuple(sorted(found))
 
@@ -92,10 +128,10 @@ class TopicRules:
             slug = slugify(name)
             if not slug:
                 raise RulesError(f"{source}: topics.{name} has no usable slug")
-            for field in ("keywords", "patterns"):
-                values = spec.get(field, [])
+            for key in ("keywords", "patterns"):
+                values = spec.get(key, [])
                 if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                    raise RulesError(f"{source}: topics.{name}.{field} must be a list of strings")
+                    raise RulesError(f"{source}: topics.{name}.{key} must be a list of strings")
             try:
                 patterns = tuple(re.compile(p) for p in spec.get("patterns", []))
             except re.error as err:
@@ -106,6 +142,7 @@ class TopicRules:
                     title=str(spec.get("title") or name.replace("-", " ").capitalize()),
                     keywords=keyword_pattern(spec.get("keywords", [])),
                     patterns=patterns,
+                    anchors=keyword_anchors(spec.get("keywords", [])),
                 )
             )
         return cls(tuple(rules))
