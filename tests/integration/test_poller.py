@@ -296,10 +296,21 @@ def test_feed_state_is_written_a_transaction_per_batch(stack, server, clock, mon
     for n in range(5):
         server.routes[f"/{n}.xml"] = Feed(rss(ONE))
         add_feed(stack, f"f{n}", server.url(f"/{n}.xml"))
+    batches = []
+
+    class Recording(FeedStore):
+        def commit_many(self, writes):
+            batches.append(len(writes))
+            return super().commit_many(writes)
+
+    poller = make_poller(stack, clock)
+    poller.store = Recording(stack.table("FeedsTable"))
     counter = CallCounter().attach(aws.client("dynamodb"))
-    report = make_poller(stack, clock).run(concurrency=2)
+    report = poller.run(concurrency=2)
     assert report.summary()["baseline"] == 5
-    assert counter.calls["dynamodb.TransactWriteItems"] == 3  # 2 + 2, and 1 at the end
+    # written as each batch fills, on the worker threads; the last, partial one at the end
+    assert batches == [2, 2, 1]
+    assert counter.calls["dynamodb.TransactWriteItems"] == 3
     assert all(feed(stack, f"f{n}").version == 1 for n in range(5))
     assert all(feed(stack, f"f{n}").next_poll_at == int(clock.now) + 900 for n in range(5))
 
