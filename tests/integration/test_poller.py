@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -379,6 +381,33 @@ def test_a_feed_whose_state_cannot_be_written_is_failed_and_stays_due(stack, ser
     assert outcome.status == "failed"
     assert "state not saved" in (outcome.error or "")
     assert feed(stack, "f0").next_poll_at == 0
+
+
+def test_changed_feeds_are_processed_by_a_bounded_number_of_threads(
+    stack, server, clock, monkeypatch
+):
+    monkeypatch.setattr(poll_module, "PROCESSING_AT_ONCE", 2)
+    for n in range(6):
+        server.routes[f"/{n}.xml"] = Feed(rss(ONE))
+        add_feed(stack, f"f{n}", server.url(f"/{n}.xml"))
+    real_parse, lock = poll_module.parse_feed, threading.Lock()
+    inside, most = [0], [0]
+
+    def parse(body, **kwargs):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)  # long enough for the other fetched feeds to queue up
+        try:
+            return real_parse(body, **kwargs)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(poll_module, "parse_feed", parse)
+    report = make_poller(stack, clock).run(concurrency=6)
+    assert report.summary()["baseline"] == 6
+    assert most[0] == 2
 
 
 def test_published_messages_are_items(stack, server, clock):

@@ -52,6 +52,11 @@ LOAD_PAGE = 100  # feeds read per BatchGetItem while polling
 # waiting threads costs cache misses (about 7% of a first poll's CPU in benchmarks/); the
 # fetching threads hold the GIL only briefly and give it up themselves when they wait.
 GIL_HANDOVER = 0.05
+# Changed feeds are parsed and published by at most this many threads at once, however many
+# fetch: that work is mostly CPU, and every extra thread taking turns at the GIL costs CPU
+# (a first poll took 8.4 s of CPU at 16 threads, 10.8 s at 64, in benchmarks/RESULTS.md).
+# 16 still overlaps the publishing calls' network waits.
+PROCESSING_AT_ONCE = 16
 
 
 @contextmanager
@@ -132,6 +137,7 @@ class Poller:
         self.rules = rules
         self.intervals = intervals or PollIntervals()
         self.clock = clock
+        self._processing = threading.BoundedSemaphore(PROCESSING_AT_ONCE)
 
     @classmethod
     def from_settings(cls, settings: PollerSettings) -> Poller:
@@ -221,7 +227,8 @@ class Poller:
             return self._gone(feed)
         if result.status != 200 or result.body is None:
             return self._failed(feed, f"HTTP {result.status}", result.retry_after)
-        return self._changed(feed, result, result.body)
+        with self._processing:
+            return self._changed(feed, result, result.body)
 
     # -- outcomes: each sets the feed's new state and says how to write it ------------------
 
