@@ -57,21 +57,17 @@ def test_a_publish_batch_body_is_encoded_once_to_the_same_bytes(stack, monkeypat
     assert [item.title for item, _ in published(stack)] == [i.title for i in ITEMS] * 2
 
 
-def test_the_hook_is_registered_once_however_many_publishers(stack):
+def test_the_hook_is_registered_once_however_many_publishers(stack, monkeypatch):
+    """Publishers share the cached SNS client: a hook per publisher would encode again."""
     calls = []
     original = publish._encode_body_once
-    publisher = Publisher(stack.topic_arn)
 
-    def spy(request: Any, **kwargs: Any) -> None:
+    def counting(request: Any, **kwargs: Any) -> None:
         calls.append(1)
         original(request, **kwargs)
 
-    publisher._sns.meta.events.unregister(
-        "request-created.sns.PublishBatch", unique_id="tidings-encode-once"
-    )
-    publisher._sns.meta.events.register_first(
-        "request-created.sns.PublishBatch", spy, unique_id="tidings-encode-once"
-    )
-    Publisher(stack.topic_arn)  # another publisher on the same cached client: no second hook
-    publisher.publish(ITEMS[:1])
+    monkeypatch.setattr(publish, "_encode_body_once", counting)
+    publishers = [Publisher(stack.topic_arn) for _ in range(3)]
+    assert len({id(p._sns) for p in publishers}) == 1
+    publishers[0].publish(ITEMS[:1])
     assert calls == [1]
