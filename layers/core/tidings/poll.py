@@ -208,12 +208,7 @@ class Poller:
         if commits is not None:
             commits.add(write, outcome)
             return outcome
-        try:
-            self.store.commit(*write)
-        except StaleFeed:
-            _discarded(outcome)
-        except Exception as err:  # noqa: BLE001 - the state was not saved: the feed stays due
-            _unsaved(outcome, err)
+        _commit_one(self.store, write, outcome)
         return outcome
 
     def _poll(self, feed: FeedState) -> Polled:
@@ -340,6 +335,16 @@ def _discarded(outcome: FeedOutcome) -> None:
     outcome.status = "stale"
 
 
+def _commit_one(store: FeedStore, write: StateWrite, outcome: FeedOutcome) -> None:
+    """One feed's state, alone; the outcome says when it is stale or was not saved."""
+    try:
+        store.commit(*write)
+    except StaleFeed:
+        _discarded(outcome)
+    except Exception as err:  # noqa: BLE001 - the state was not saved: the feed stays due
+        _unsaved(outcome, err)
+
+
 def _unsaved(outcome: FeedOutcome, err: Exception) -> None:
     logger.error("feed state not saved", feed_id=outcome.feed_id, error=repr(err)[:300])
     outcome.status = "failed"
@@ -423,9 +428,4 @@ class _Commits:
 
     def _write_singly(self, batch: list[tuple[StateWrite, FeedOutcome]]) -> None:
         for write, outcome in batch:
-            try:
-                self._store.commit(*write)
-            except StaleFeed:
-                _discarded(outcome)
-            except Exception as err:  # noqa: BLE001 - this feed stays due; the others go on
-                _unsaved(outcome, err)
+            _commit_one(self._store, write, outcome)
