@@ -35,13 +35,11 @@ def _targets(results: dict[str, Any]) -> list[list[str]]:
     rows: list[list[str]] = []
     throughput = results.get("poll_throughput")
     if throughput and throughput.tidings:
-        pick = poll_throughput.recommended_concurrency(throughput)
-        run = poll_throughput.at(throughput.tidings, pick)
-        if run:
-            rows += [
-                [f"{target} (c={pick})", measured, verdict_text(met)]
-                for target, measured, met in poll_throughput.targets(throughput, run)
-            ]
+        pick = poll_throughput.recommended(throughput.tidings)
+        rows += [
+            [f"{target} ({pick.config})", measured, verdict_text(met)]
+            for target, measured, met in poll_throughput.targets(throughput, pick)
+        ]
     calls = results.get("aws_calls")
     if calls:
         worst = max(calls.cases, key=lambda c: c.per_feed(calls.shared) - c.limit)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import threading
 import time
 
@@ -11,6 +13,7 @@ import pytest
 from tidings import aws
 from tidings import poll as poll_module
 from tidings.bus.publish import Publisher, PublishResult
+from tidings.feeds import parsers
 from tidings.feeds.seen import SeenSet
 from tidings.local.httpserver import Feed, Response
 from tidings.local.metering import CallCounter
@@ -76,7 +79,7 @@ def test_not_modified_costs_no_parse_no_publish_and_one_write(stack, server, clo
     poller = make_poller(stack, clock)
     poller.run()
     parses = []
-    monkeypatch.setattr("tidings.poll.parse_feed", lambda *a, **k: parses.append(1))
+    monkeypatch.setattr("tidings.feeds.parsers.parse_feed", lambda *a, **k: parses.append(1))
     counter = CallCounter().attach(
         aws.resource("dynamodb").meta.client, aws.client("dynamodb"), aws.client("sns")
     )
@@ -100,7 +103,7 @@ def test_a_server_ignoring_validators_is_skipped_by_body_hash(stack, server, clo
     poller = make_poller(stack, clock)
     poller.run()
     parses = []
-    monkeypatch.setattr("tidings.poll.parse_feed", lambda *a, **k: parses.append(1))
+    monkeypatch.setattr("tidings.feeds.parsers.parse_feed", lambda *a, **k: parses.append(1))
     clock.advance(901)
     assert poller.run().summary()["unchanged"] == 1
     assert parses == []
@@ -390,7 +393,7 @@ def test_changed_feeds_are_processed_by_a_bounded_number_of_threads(
     for n in range(6):
         server.routes[f"/{n}.xml"] = Feed(rss(ONE))
         add_feed(stack, f"f{n}", server.url(f"/{n}.xml"))
-    real_parse, lock = poll_module.parse_feed, threading.Lock()
+    real_parse, lock = parsers.parse_feed, threading.Lock()
     inside, most = [0], [0]
 
     def parse(body, **kwargs):
@@ -404,7 +407,7 @@ def test_changed_feeds_are_processed_by_a_bounded_number_of_threads(
             with lock:
                 inside[0] -= 1
 
-    monkeypatch.setattr(poll_module, "parse_feed", parse)
+    monkeypatch.setattr(parsers, "parse_feed", parse)
     report = make_poller(stack, clock).run(concurrency=6)
     assert report.summary()["baseline"] == 6
     assert most[0] == 2
@@ -453,14 +456,14 @@ def test_an_unexpected_crash_in_one_feed_is_contained(stack, server, clock, monk
     server.routes["/good.xml"] = Feed(rss(TWO))
     add_feed(stack, "poison", server.url("/poison.xml"), baseline_items=5)
     add_feed(stack, "good", server.url("/good.xml"), baseline_items=5)
-    real_parse = poll_module.parse_feed
+    real_parse = parsers.parse_feed
 
     def parse(body, **kwargs):
         if b"Poison" in body:
             raise RuntimeError("parser bug")
         return real_parse(body, **kwargs)
 
-    monkeypatch.setattr(poll_module, "parse_feed", parse)
+    monkeypatch.setattr(parsers, "parse_feed", parse)
     report = make_poller(stack, clock).run(concurrency=1)
     # Then the other feed is polled and published; the crash is recorded on its feed only
     by_feed = {o.feed_id: o for o in report.outcomes}
@@ -501,3 +504,58 @@ def test_an_operator_edit_during_a_poll_wins(stack, server, clock):
     outcome = make_poller(stack, clock).poll(read_by_poller)
     assert outcome.status == "stale"
     assert feed(stack, "f").url == server.url("/moved.xml")
+
+
+def test_with_parse_processes_feeds_are_parsed_in_a_child_with_the_same_results(
+    stack, server, clock, monkeypatch
+):
+    # Given feeds polled by a poller that parses in one child process
+    server.routes["/a.xml"] = Feed(rss(TWO, ONE))
+    server.routes["/b.xml"] = Feed(rss(ONE))
+    add_feed(stack, "a", server.url("/a.xml"))
+    add_feed(stack, "b", server.url("/b.xml"))
+    poller = make_poller(stack, clock)
+    poller.parse_processes = 1
+    parsed_here, real = [], parsers.parse_feed
+
+    def parse_feed(body, **options):  # only calls in this process land in parsed_here
+        parsed_here.append(options["feed_id"])
+        return real(body, **options)
+
+    monkeypatch.setattr(parsers, "parse_feed", parse_feed)
+    assert poller.run().summary()["baseline"] == 2
+    server.routes["/a.xml"] = Feed(rss(THREE, TWO, ONE))
+    clock.advance(901)
+    report = poller.run()
+    # Then the new item is published with its topics, as when parsing in-process
+    [(item, attributes)] = published(stack)
+    assert (item.feed_id, item.title) == ("a", "Border management talks")
+    assert json.loads(attributes["topics"]) == ["border-management"]
+    assert report.summary()["new"] == 1
+    # and none of it was parsed in this process; no child outlives the run
+    assert parsed_here == []
+    assert multiprocessing.active_children() == []
+
+
+def test_a_parse_process_that_dies_fails_that_feed_alone(stack, server, clock, monkeypatch):
+    server.routes["/poison.xml"] = Feed(rss(ONE, title="Poison"))
+    server.routes["/good.xml"] = Feed(rss(TWO))
+    add_feed(stack, "good", server.url("/good.xml"), baseline_items=5)
+    add_feed(stack, "poison", server.url("/poison.xml"), baseline_items=5)
+    real = parsers.parse_feed
+
+    def parse_feed(body, **options):
+        if b"Poison" in body:
+            os._exit(9)  # the child ends mid-parse, as when it runs out of memory
+        return real(body, **options)
+
+    monkeypatch.setattr(parsers, "parse_feed", parse_feed)
+    poller = make_poller(stack, clock)
+    poller.parse_processes = 1
+    report = poller.run(concurrency=1)
+    by_feed = {o.feed_id: o for o in report.outcomes}
+    assert by_feed["good"].published == 1  # parsed here, once the child was gone
+    assert by_feed["poison"].status == "failed"
+    state = feed(stack, "poison")
+    assert state.last_error.startswith("ParserError: the parser process died (exit code 9)")
+    assert state.next_poll_at == int(clock.now) + 900  # backoff, and tried again later

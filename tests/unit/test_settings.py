@@ -115,3 +115,15 @@ def test_unsubscribe_mailto_uses_the_bare_address() -> None:
 def test_unsubscribe_mailto_from_a_bare_sender() -> None:
     settings = NotifierSettings.from_env({**NOTIFIER_ENV, "SENDER_ADDRESS": "d@x.example"})
     assert settings.unsubscribe_mailto == "mailto:d@x.example?subject=unsubscribe"
+
+
+def test_parse_processes_default_to_none_and_come_from_poll_parse_processes() -> None:
+    assert PollerSettings.from_env(POLLER_ENV).parse_processes == 0
+    settings = PollerSettings.from_env({**POLLER_ENV, "POLL_PARSE_PROCESSES": "2"})
+    assert settings.parse_processes == 2
+
+
+@pytest.mark.parametrize("value", ["-1", "9"])
+def test_parse_processes_out_of_range_are_a_config_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="POLL_PARSE_PROCESSES must be between 0 and 8"):
+        PollerSettings.from_env({**POLLER_ENV, "POLL_PARSE_PROCESSES": value})

@@ -132,7 +132,9 @@ def test_each_function_gets_every_required_setting(template, function, settings)
     ]
     assert required
     assert set(required) <= set(variables)
-    settings.from_env({k: "x" for k in variables} | {"POLL_CONCURRENCY": "4"})
+    settings.from_env(
+        {k: "x" for k in variables} | {"POLL_CONCURRENCY": "4", "POLL_PARSE_PROCESSES": "1"}
+    )
 
 
 def test_the_layer_is_built_by_sam_for_the_function_runtime(template):

@@ -21,7 +21,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from tidings.bus.publish import Publisher, PublishResult
 from tidings.feeds import seen as seen_set
 from tidings.feeds.fetch import Fetcher, FetchError, FetchPolicy, FetchResult
-from tidings.feeds.parse import NotAFeed, parse_feed
+from tidings.feeds.parse import NotAFeed
+from tidings.feeds.parsers import InlineParser, ParseJob, Parser, ProcessParser
 from tidings.feeds.topics import TopicRules
 from tidings.model import FeedState, Item
 from tidings.observability import logger, metrics
@@ -130,6 +131,7 @@ class Poller:
         rules: TopicRules,
         intervals: PollIntervals | None = None,
         clock: Callable[[], float] = time.time,
+        parse_processes: int = 0,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -137,7 +139,9 @@ class Poller:
         self.rules = rules
         self.intervals = intervals or PollIntervals()
         self.clock = clock
+        self.parse_processes = parse_processes
         self._processing = threading.BoundedSemaphore(PROCESSING_AT_ONCE)
+        self._parser: Parser = InlineParser(rules)
 
     @classmethod
     def from_settings(cls, settings: PollerSettings) -> Poller:
@@ -154,6 +158,7 @@ class Poller:
             intervals=PollIntervals(
                 settings.default_interval, settings.min_interval, settings.max_interval
             ),
+            parse_processes=settings.parse_processes,
         )
 
     def run(
@@ -172,6 +177,7 @@ class Poller:
         workers = max(1, min(concurrency, len(due)))
         lock = threading.Lock()
         with (
+            self._parsing(in_processes=bool(due)),
             _gil_handover(GIL_HANDOVER),
             ThreadPoolExecutor(max_workers=workers + 1, thread_name_prefix="poll") as pool,
         ):
@@ -192,6 +198,20 @@ class Poller:
         report.not_reached = feeds.not_started()
         report.outcomes.sort(key=lambda o: o.feed_id)
         return report
+
+    @contextmanager
+    def _parsing(self, in_processes: bool) -> Iterator[None]:
+        """With `parse_processes`, bodies are parsed in that many child processes during the
+        run: forked here, before the run's threads start, and ended when it ends."""
+        if not in_processes or self.parse_processes < 1:
+            yield
+            return
+        with ProcessParser(self.rules, self.parse_processes) as parser:
+            self._parser = parser
+            try:
+                yield
+            finally:
+                self._parser = InlineParser(self.rules)
 
     def poll(self, feed: FeedState) -> FeedOutcome:
         """Poll one feed and commit its state at once. Never raises."""
@@ -232,15 +252,16 @@ class Poller:
         if feed.body_hash is not None and body_hash == feed.body_hash:
             return self._unchanged(feed, result)  # the server ignores validators; we do not parse
         try:
-            parsed = parse_feed(
-                body,
-                feed_id=feed.feed_id,
-                url=result.url,
-                rules=self.rules,
-                default_topics=feed.topics,
-                identity=feed.identity,
-                title_override=feed.title,
-                content_type=result.content_type,
+            parsed = self._parser.parse(
+                ParseJob(
+                    body,
+                    feed_id=feed.feed_id,
+                    url=result.url,
+                    default_topics=feed.topics,
+                    identity=feed.identity,
+                    title_override=feed.title,
+                    content_type=result.content_type,
+                )
             )
         except NotAFeed as err:
             return self._failed(feed, str(err))
