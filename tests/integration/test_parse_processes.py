@@ -145,6 +145,22 @@ def test_no_semaphore_is_needed_as_lambda_has_no_dev_shm(rules, jobs, monkeypatc
         assert parser.parse(jobs[-1]) == InlineParser(rules).parse(jobs[-1])
 
 
+def test_a_fork_that_fails_ends_the_children_already_started(rules, monkeypatch):
+    real_fork, forks = os.fork, []
+
+    def fork():
+        forks.append(1)
+        if len(forks) == 2:
+            raise OSError(11, "Resource temporarily unavailable")
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
+    with pytest.raises(OSError, match="temporarily unavailable"):
+        ProcessParser(rules, processes=2)
+    assert len(forks) == 2
+    assert multiprocessing.active_children() == []
+
+
 def test_processes_must_be_at_least_one(rules):
     with pytest.raises(ValueError, match="at least 1"):
         ProcessParser(rules, processes=0)

@@ -559,3 +559,21 @@ def test_a_parse_process_that_dies_fails_that_feed_alone(stack, server, clock, m
     state = feed(stack, "poison")
     assert state.last_error.startswith("ParserError: the parser process died (exit code 9)")
     assert state.next_poll_at == int(clock.now) + 900  # backoff, and tried again later
+
+
+def test_when_no_parse_process_can_be_forked_the_poller_parses_itself(
+    stack, server, clock, monkeypatch, caplog
+):
+    server.routes["/feed.xml"] = Feed(rss(TWO, ONE))
+    add_feed(stack, "f", server.url("/feed.xml"), baseline_items=5)
+
+    def no_fork():
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    poller = make_poller(stack, clock)
+    poller.parse_processes = 1
+    report = poller.run()
+    assert report.summary()["baseline"] == 1
+    assert sorted(item.title for item, _ in published(stack)) == ["First news", "Second news"]
+    assert "parse processes not started" in caplog.text

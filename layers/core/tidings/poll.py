@@ -206,7 +206,13 @@ class Poller:
         if not in_processes or self.parse_processes < 1:
             yield
             return
-        with ProcessParser(self.rules, self.parse_processes) as parser:
+        try:
+            parser = ProcessParser(self.rules, self.parse_processes)
+        except OSError:  # no fork (out of memory, a process limit): slower, not stopped
+            logger.exception("parse processes not started; parsing in the poller's process")
+            yield
+            return
+        with parser:
             self._parser = parser
             try:
                 yield
