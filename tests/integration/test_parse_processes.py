@@ -6,6 +6,7 @@ from __future__ import annotations
 import _multiprocessing
 import multiprocessing
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -142,6 +143,31 @@ def test_no_semaphore_is_needed_as_lambda_has_no_dev_shm(rules, jobs, monkeypatc
     with pytest.raises(OSError, match="not implemented"):
         multiprocessing.get_context("fork").Queue()  # what Pool and Queue would meet
     with ProcessParser(rules, processes=1) as parser:
+        assert parser.parse(jobs[-1]) == InlineParser(rules).parse(jobs[-1])
+
+
+@pytest.mark.parametrize(
+    "stuck",
+    [
+        lambda: time.sleep(30),
+        lambda: re.match(r"(a+)+$", "a" * 64 + "!"),  # backtracks for ever, inside C
+    ],
+    ids=["python", "regex"],
+)
+def test_a_parse_that_takes_too_long_is_stopped_and_the_child_goes_on(
+    rules, jobs, monkeypatch, stuck
+):
+    real = parsers.parse_feed
+
+    def parse_feed(body, **options):
+        if options["feed_id"] == "stuck":
+            stuck()
+        return real(body, **options)
+
+    monkeypatch.setattr(parsers, "parse_feed", parse_feed)
+    with ProcessParser(rules, processes=1, timeout=0.5) as parser:
+        with pytest.raises(ParserError, match=r"took longer than 0.5 s, and was stopped"):
+            parser.parse(ParseJob(b"<rss/>", feed_id="stuck"))
         assert parser.parse(jobs[-1]) == InlineParser(rules).parse(jobs[-1])
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import signal
 import threading
 import traceback
 from collections import deque
@@ -24,6 +25,11 @@ from typing import Protocol
 from tidings.feeds.parse import NotAFeed, ParsedFeed, parse_feed
 from tidings.feeds.topics import TopicRules
 from tidings.observability import logger
+
+# How long a child may spend on one body before it gives up on it. Feeds take milliseconds;
+# a body that takes a minute is an attack or a parser bug (a regex backtracking for ever),
+# and would otherwise hold a poll thread until Lambda's timeout ends the whole run.
+PARSE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,10 @@ class ParserError(RuntimeError):
     """Parsing failed in a child process: a bug there, or the child died on this body."""
 
 
+class _OutOfTime(Exception):
+    """Raised in a child by its alarm when one parse takes longer than its timeout."""
+
+
 class _Resend(Exception):
     """The child died before it reached this job: parse it again elsewhere."""
 
@@ -78,7 +88,7 @@ class ProcessParser:
     one feed it was parsing; the jobs queued behind it are parsed in this process instead,
     and the next run starts fresh children. Use as a context manager: `close` ends them."""
 
-    def __init__(self, rules: TopicRules, processes: int) -> None:
+    def __init__(self, rules: TopicRules, processes: int, timeout: float = PARSE_TIMEOUT) -> None:
         if processes < 1:
             raise ValueError("processes must be at least 1")
         self.rules = rules
@@ -91,7 +101,7 @@ class ProcessParser:
         self._children: list[_Child] = []
         try:
             for _ in range(processes):
-                self._children.append(_Child(rules, context, self._children))
+                self._children.append(_Child(rules, context, self._children, timeout))
         except BaseException:  # a fork failed: end the children already started
             self.close()
             raise
@@ -132,6 +142,7 @@ class _Child:
         rules: TopicRules,
         context: multiprocessing.context.ForkContext,
         elders: list[_Child],
+        timeout: float,
     ) -> None:
         jobs_out, jobs_in = context.Pipe(duplex=False)
         answers_out, answers_in = context.Pipe(duplex=False)
@@ -140,7 +151,7 @@ class _Child:
         parents_ends = [jobs_in, answers_out] + [end for c in elders for end in c.parents_ends()]
         self.process = context.Process(
             target=_serve,
-            args=(jobs_out, answers_in, rules, parents_ends),
+            args=(jobs_out, answers_in, rules, parents_ends, timeout),
             name="tidings-parser",
             daemon=True,
         )
@@ -189,7 +200,8 @@ class _Child:
                     future.set_exception(NotAFeed(message))
                 case ("error", str(message), str(where)):
                     error = ParserError(message)
-                    error.add_note(where)  # the child's traceback, for logger.exception
+                    if where:
+                        error.add_note(where)  # the child's traceback, for logger.exception
                     future.set_exception(error)
         self._went_away()
 
@@ -219,19 +231,47 @@ class _Child:
 
 
 def _serve(
-    jobs: Connection, answers: Connection, rules: TopicRules, parents_ends: list[Connection]
+    jobs: Connection,
+    answers: Connection,
+    rules: TopicRules,
+    parents_ends: list[Connection],
+    timeout: float,
 ) -> None:
     """The child: parse each job and answer it, until the parent closes the jobs pipe."""
     for end in parents_ends:
         end.close()
+    signal.signal(signal.SIGALRM, _ring)
     while True:
         try:
             job: ParseJob = jobs.recv()
         except EOFError:
             return
         try:
-            answers.send(("parsed", job.run(rules)))
-        except NotAFeed as err:
-            answers.send(("not a feed", str(err)))
-        except Exception as err:  # noqa: BLE001 - reported to the parent, which logs it
-            answers.send(("error", f"{type(err).__name__}: {err}", traceback.format_exc()))
+            answer = _parse_within(job, rules, timeout)
+        except _OutOfTime:  # the alarm rang as the parse ended, before it was disarmed
+            answer = _too_long(timeout)
+        answers.send(answer)
+
+
+def _ring(*_: object) -> None:
+    raise _OutOfTime
+
+
+def _parse_within(job: ParseJob, rules: TopicRules, timeout: float) -> tuple[object, ...]:
+    # The alarm's exception reaches Python code at once and C code when it next checks for
+    # signals: the regex engine does so every few thousand steps, expat at each callback.
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return ("parsed", job.run(rules))
+    except _OutOfTime:
+        return _too_long(timeout)
+    except NotAFeed as err:
+        return ("not a feed", str(err))
+    except Exception as err:  # noqa: BLE001 - reported to the parent, which logs it
+        return ("error", f"{type(err).__name__}: {err}", traceback.format_exc())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _too_long(timeout: float) -> tuple[object, ...]:
+    return ("error", f"parsing took longer than {timeout:g} s, and was stopped", "")
