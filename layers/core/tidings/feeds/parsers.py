@@ -92,10 +92,11 @@ class ProcessParser:
         if processes < 1:
             raise ValueError("processes must be at least 1")
         self.rules = rules
-        # Forked before the poll's threads start; the children only parse. Frozen first, so
-        # that a child's garbage collector leaves the objects it inherits alone instead of
-        # walking (and so copying) the parent's heap: without it a child took 5.7 s of CPU
-        # for the benchmark's 500 bodies, with it 4.1 s (in the parent: 4.7-5.0 s).
+        # Forked before the poll's threads start; the children only parse. The heap is frozen
+        # for the fork, as the gc module's documentation advises: a child's collector then
+        # leaves the objects it inherits alone, instead of writing to (and so copying) the
+        # pages they share with the parent. A memory saving; benchmarks/parse_processes.py
+        # shows no difference in speed.
         context = multiprocessing.get_context("fork")
         gc.freeze()
         self._children: list[_Child] = []
