@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import _multiprocessing
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import pytest
@@ -16,15 +19,9 @@ import pytest
 from tidings.feeds import parsers
 from tidings.feeds.parse import NotAFeed
 from tidings.feeds.parsers import InlineParser, ParseJob, ParserError, ProcessParser
-from tidings.feeds.topics import TopicRules
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "feeds"
 URL = "https://example.org/feeds/news.xml"
-
-
-@pytest.fixture(scope="module")
-def rules() -> TopicRules:
-    return TopicRules.load()
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +166,64 @@ def test_a_parse_that_takes_too_long_is_stopped_and_the_child_goes_on(
         with pytest.raises(ParserError, match=r"took longer than 0.5 s, and was stopped"):
             parser.parse(ParseJob(b"<rss/>", feed_id="stuck"))
         assert parser.parse(jobs[-1]) == InlineParser(rules).parse(jobs[-1])
+
+
+def test_a_child_that_ignores_its_alarm_is_stopped_by_the_parent(rules, jobs, monkeypatch):
+    real = parsers.parse_feed
+
+    def parse_feed(body, **options):
+        if options["feed_id"] == "stuck":  # as C code that never looks at signals would
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            time.sleep(60)
+        return real(body, **options)
+
+    monkeypatch.setattr(parsers, "parse_feed", parse_feed)
+    monkeypatch.setattr(parsers, "STOP_AFTER", 0.5)
+    with ProcessParser(rules, processes=1, timeout=0.5) as parser:
+        [child] = multiprocessing.active_children()
+        with pytest.raises(ParserError, match=r"longer than 1 s, and the parser process was stop"):
+            parser.parse(ParseJob(b"<rss/>", feed_id="stuck"))
+        assert parser.parse(jobs[-1]) == InlineParser(rules).parse(jobs[-1])  # parsed here
+    assert child.exitcode == -signal.SIGKILL
+
+
+def test_a_job_that_cannot_be_sent_fails_alone_and_costs_no_one_their_answer(
+    rules, jobs, monkeypatch
+):
+    class Pickler(ForkingPickler):
+        @classmethod
+        def dumps(cls, obj, protocol=None):
+            if obj.feed_id == "huge":
+                raise MemoryError
+            return super().dumps(obj, protocol)
+
+    monkeypatch.setattr(parsers, "ForkingPickler", Pickler)
+    with ProcessParser(rules, processes=1) as parser:
+        with pytest.raises(MemoryError):
+            parser.parse(ParseJob(b"<rss/>", feed_id="huge"))
+        answers = [parser.parse(job) for job in jobs[:3]]
+    assert answers == [InlineParser(rules).parse(job) for job in jobs[:3]]
+
+
+def test_an_answer_that_cannot_be_read_fails_its_feed_and_stops_that_child(
+    rules, jobs, monkeypatch
+):
+    with ProcessParser(rules, processes=1) as parser:
+        [child] = multiprocessing.active_children()
+        unreadable = [True]
+
+        class Pickler(ForkingPickler):  # in this process only: the child is already forked
+            @classmethod
+            def loads(cls, data):
+                if unreadable.pop() if unreadable else False:
+                    raise MemoryError
+                return ForkingPickler.loads(data)
+
+        monkeypatch.setattr(multiprocessing.connection, "_ForkingPickler", Pickler)
+        with pytest.raises(ParserError, match="answer for this feed could not be read"):
+            parser.parse(jobs[0])
+        assert parser.parse(jobs[1]) == InlineParser(rules).parse(jobs[1])  # parsed here
+    assert child.exitcode == -signal.SIGKILL
 
 
 def test_a_fork_that_fails_ends_the_children_already_started(rules, monkeypatch):

@@ -538,13 +538,15 @@ def test_with_parse_processes_feeds_are_parsed_in_a_child_with_the_same_results(
 
 
 def test_a_parse_process_that_dies_fails_that_feed_alone(stack, server, clock, monkeypatch):
+    # Given two feeds, the first of which kills the parse process
     server.routes["/poison.xml"] = Feed(rss(ONE, title="Poison"))
     server.routes["/good.xml"] = Feed(rss(TWO))
-    add_feed(stack, "good", server.url("/good.xml"), baseline_items=5)
-    add_feed(stack, "poison", server.url("/poison.xml"), baseline_items=5)
-    real = parsers.parse_feed
+    add_feed(stack, "a-poison", server.url("/poison.xml"), baseline_items=5)
+    add_feed(stack, "b-good", server.url("/good.xml"), baseline_items=5)
+    parsed_here, real = [], parsers.parse_feed
 
     def parse_feed(body, **options):
+        parsed_here.append(options["feed_id"])  # lands only when called in this process
         if b"Poison" in body:
             os._exit(9)  # the child ends mid-parse, as when it runs out of memory
         return real(body, **options)
@@ -553,12 +555,15 @@ def test_a_parse_process_that_dies_fails_that_feed_alone(stack, server, clock, m
     poller = make_poller(stack, clock)
     poller.parse_processes = 1
     report = poller.run(concurrency=1)
+    # Then the other feed is parsed here, once the child is gone, and published
     by_feed = {o.feed_id: o for o in report.outcomes}
-    assert by_feed["good"].published == 1  # parsed here, once the child was gone
-    assert by_feed["poison"].status == "failed"
-    state = feed(stack, "poison")
+    assert parsed_here == ["b-good"]
+    assert by_feed["b-good"].published == 1
+    # and the poison's feed failed, with backoff, to be tried again later
+    assert by_feed["a-poison"].status == "failed"
+    state = feed(stack, "a-poison")
     assert state.last_error.startswith("ParserError: the parser process died (exit code 9)")
-    assert state.next_poll_at == int(clock.now) + 900  # backoff, and tried again later
+    assert state.next_poll_at == int(clock.now) + 900
 
 
 def test_when_no_parse_process_can_be_forked_the_poller_parses_itself(

@@ -117,7 +117,7 @@ def test_unsubscribe_mailto_from_a_bare_sender() -> None:
     assert settings.unsubscribe_mailto == "mailto:d@x.example?subject=unsubscribe"
 
 
-def test_parse_processes_default_to_none_and_come_from_poll_parse_processes() -> None:
+def test_parse_processes_default_to_zero_and_come_from_poll_parse_processes() -> None:
     assert PollerSettings.from_env(POLLER_ENV).parse_processes == 0
     settings = PollerSettings.from_env({**POLLER_ENV, "POLL_PARSE_PROCESSES": "2"})
     assert settings.parse_processes == 2

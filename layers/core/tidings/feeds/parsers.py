@@ -15,21 +15,27 @@ import gc
 import multiprocessing
 import signal
 import threading
+import time
 import traceback
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Protocol
 
 from tidings.feeds.parse import NotAFeed, ParsedFeed, parse_feed
 from tidings.feeds.topics import TopicRules
 from tidings.observability import logger
 
-# How long a child may spend on one body before it gives up on it. Feeds take milliseconds;
-# a body that takes a minute is an attack or a parser bug (a regex backtracking for ever),
-# and would otherwise hold a poll thread until Lambda's timeout ends the whole run.
-PARSE_TIMEOUT = 60.0
+# How long a child may spend on one body before it gives up on it. The largest body tidings
+# accepts (10 MiB, 10,000 items) parses in about 8 s; one that takes 30 s is an attack or a
+# parser bug (a regex backtracking for ever), and would otherwise hold a poll thread until
+# Lambda's timeout ends the whole run.
+PARSE_TIMEOUT = 30.0
+# How much longer the parent waits before it kills a child whose alarm did not stop it (code
+# that never looks at signals). That child's feed fails; the others are parsed here.
+STOP_AFTER = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +79,7 @@ class ParserError(RuntimeError):
     """Parsing failed in a child process: a bug there, or the child died on this body."""
 
 
-class _OutOfTime(Exception):
+class _OutOfTime(BaseException):  # not an Exception: no `except Exception` may swallow it
     """Raised in a child by its alarm when one parse takes longer than its timeout."""
 
 
@@ -84,26 +90,30 @@ class _Resend(Exception):
 class ProcessParser:
     """Parse in `processes` forked children; the calling thread waits for its answer.
 
-    A child that dies (out of memory on a hostile body, a crash in a C extension) fails the
-    one feed it was parsing; the jobs queued behind it are parsed in this process instead,
-    and the next run starts fresh children. Use as a context manager: `close` ends them."""
+    A child that dies (out of memory on a hostile body, a crash in a C extension) or is
+    stopped because one parse outlasted `timeout` by STOP_AFTER fails the one feed it was
+    parsing; the jobs queued behind it are parsed in this process instead, and the next run
+    starts fresh children. Use as a context manager: `close` ends them."""
 
     def __init__(self, rules: TopicRules, processes: int, timeout: float = PARSE_TIMEOUT) -> None:
         if processes < 1:
             raise ValueError("processes must be at least 1")
         self.rules = rules
-        # Forked before the poll's threads start; the children only parse. The heap is frozen
-        # for the fork, as the gc module's documentation advises: a child's collector then
-        # leaves the objects it inherits alone, instead of writing to (and so copying) the
-        # pages they share with the parent. A memory saving; benchmarks/parse_processes.py
-        # shows no difference in speed.
+        self.timeout = timeout
+        # Every child is forked before any thread starts, the answer readers included. The
+        # heap is frozen for the forks, as the gc module's documentation advises: a child's
+        # collector then leaves the objects it inherits alone, instead of writing to (and
+        # so copying) the pages they share with the parent. A memory saving;
+        # benchmarks/parse_processes.py shows no difference in speed.
         context = multiprocessing.get_context("fork")
-        gc.freeze()
         self._children: list[_Child] = []
+        gc.freeze()
         try:
             for _ in range(processes):
                 self._children.append(_Child(rules, context, self._children, timeout))
-        except BaseException:  # a fork failed: end the children already started
+            for child in self._children:
+                child.start_reading()
+        except BaseException:  # a fork or a thread failed: end the children already started
             self.close()
             raise
         finally:
@@ -111,13 +121,19 @@ class ProcessParser:
 
     def parse(self, job: ParseJob) -> ParsedFeed:
         alive = [child for child in self._children if child.alive]
-        future = min(alive, key=_Child.queued).submit(job) if alive else None
-        if future is None:  # the children are gone (logged when they went): parse here
+        if not alive:  # the children are gone (logged when they went): parse here
             return job.run(self.rules)
-        try:
-            return future.result()
-        except _Resend:
+        child = min(alive, key=_Child.queued)
+        future = child.submit(job)
+        if future is None:  # that child went away meanwhile
             return job.run(self.rules)
+        while True:
+            try:
+                return future.result(timeout=1.0)
+            except TimeoutError:
+                child.stop_if_stuck(self.timeout + STOP_AFTER)
+            except _Resend:
+                return job.run(self.rules)
 
     def waiting(self) -> int:
         """Jobs sent to the children and not answered yet."""
@@ -161,9 +177,15 @@ class _Child:
         answers_in.close()
         self._jobs = jobs_in
         self._answers = answers_out
-        self._waiting: deque[Future[ParsedFeed]] = deque()
-        self._sending = threading.Lock()  # a job and its future join the queues together
         self.alive = True
+        self._sending = threading.Lock()  # held while sending: a job's place in the queue
+        self._books = threading.Lock()  # held briefly, never during I/O
+        self._waiting: deque[Future[ParsedFeed]] = deque()
+        self._busy_since: float | None = None  # when the child started on the oldest job
+        self._stopped_because: str | None = None
+        self._reader: threading.Thread | None = None
+
+    def start_reading(self) -> None:
         self._reader = threading.Thread(target=self._read, name="tidings-parser-answers")
         self._reader.start()
 
@@ -174,17 +196,35 @@ class _Child:
         return len(self._waiting)
 
     def submit(self, job: ParseJob) -> Future[ParsedFeed] | None:
+        payload = ForkingPickler.dumps(job)  # first: a job that cannot be sent never queues
         future: Future[ParsedFeed] = Future()
         with self._sending:
             if not self.alive:
                 return None
-            self._waiting.append(future)
+            with self._books:
+                self._waiting.append(future)
+                if self._busy_since is None:
+                    self._busy_since = time.monotonic()
             try:
-                self._jobs.send(job)  # blocks while the pipe is full: the caller waits anyway
-            except (OSError, ValueError):  # the child is gone; the reader will say so
-                self._waiting.pop()  # ours, the newest: the child never had it
-                return None
+                self._jobs.send_bytes(payload)  # blocks while the pipe is full
+            except BaseException as err:
+                with self._books:
+                    self._waiting.pop()  # ours, the newest: the child never had it
+                if isinstance(err, OSError):  # the child is gone: the reader will say so
+                    return None
+                raise
         return future
+
+    def stop_if_stuck(self, limit: float) -> None:
+        """Kill the child when its current job has run past `limit` (its own alarm did not
+        stop it: code that never looks at signals); the reader then blames that job."""
+        busy_since = self._busy_since
+        if busy_since is None or time.monotonic() - busy_since <= limit or not self.alive:
+            return
+        self._stopped_because = (
+            f"parsing took longer than {limit:g} s, and the parser process was stopped"
+        )
+        self.process.kill()
 
     def _read(self) -> None:
         """Hand each answer to the oldest waiting job, until the child's end closes."""
@@ -193,30 +233,32 @@ class _Child:
                 answer = self._answers.recv()
             except (EOFError, OSError):
                 break
-            future = self._waiting.popleft()
-            match answer:
-                case ("parsed", ParsedFeed() as parsed):
-                    future.set_result(parsed)
-                case ("not a feed", str(message)):
-                    future.set_exception(NotAFeed(message))
-                case ("error", str(message), str(where)):
-                    error = ParserError(message)
-                    if where:
-                        error.add_note(where)  # the child's traceback, for logger.exception
-                    future.set_exception(error)
+            except Exception:  # noqa: BLE001 - an answer that cannot be read: stop this child
+                logger.exception("parser answer unreadable; stopping the parser process")
+                self._stopped_because = "the parser's answer for this feed could not be read"
+                self.process.kill()
+                break
+            with self._books:
+                future = self._waiting.popleft()
+                self._busy_since = time.monotonic() if self._waiting else None
+            _settle(future, answer)
         self._went_away()
 
     def _went_away(self) -> None:
         with self._sending:
             self.alive = False
-            waiting = list(self._waiting)
-            self._waiting.clear()
+            with self._books:
+                waiting = list(self._waiting)
+                self._waiting.clear()
+                self._busy_since = None
         if not waiting:
             return  # closed after its last answer: the usual end
         self.process.join(timeout=5)
-        reason = f"the parser process died (exit code {self.process.exitcode})"
+        reason = self._stopped_because or (
+            f"the parser process died (exit code {self.process.exitcode}) while parsing this feed"
+        )
         logger.error(reason, jobs_lost=1, jobs_parsed_here=len(waiting) - 1)
-        waiting[0].set_exception(ParserError(f"{reason} while parsing this feed"))
+        waiting[0].set_exception(ParserError(reason))
         for future in waiting[1:]:
             future.set_exception(_Resend())
 
@@ -227,8 +269,24 @@ class _Child:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-        self._reader.join(timeout=5)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
         self._answers.close()
+
+
+def _settle(future: Future[ParsedFeed], answer: object) -> None:
+    match answer:
+        case ("parsed", ParsedFeed() as parsed):
+            future.set_result(parsed)
+        case ("not a feed", str(message)):
+            future.set_exception(NotAFeed(message))
+        case ("error", str(message), str(where)):
+            error = ParserError(message)
+            if where:
+                error.add_note(where)  # the child's traceback, for logger.exception
+            future.set_exception(error)
+        case _:
+            future.set_exception(ParserError(f"unexpected answer: {str(answer)[:100]}"))
 
 
 def _serve(
