@@ -208,7 +208,7 @@ class Poller:
             return
         try:
             parser = ProcessParser(self.rules, self.parse_processes)
-        except OSError:  # no fork (out of memory, a process limit): slower, not stopped
+        except Exception:  # noqa: BLE001 - no fork or no thread (memory, limits): slower, not stopped
             logger.exception("parse processes not started; parsing in the poller's process")
             yield
             return
