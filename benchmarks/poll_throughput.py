@@ -22,7 +22,8 @@ items are counted from the PublishBatch entries SNS accepted, and aws_calls.py c
 runs that every accepted entry does reach the queue.
 
 botocore signs with awscrt when it is installed; the development environment has it (for
-aws-sam-cli), the Lambda runtime does not, so run.py sets BOTO_DISABLE_CRT=true.
+aws-sam-cli), the Lambda runtime does not, so run.py sets BOTO_DISABLE_CRT=true; and, as
+template.yaml does for the functions, TIDINGS_CLIENT_VALIDATION=off.
 
 Parse time: tidings' parse_feed (and bare feedparser.parse) on the 500 bodies, serially.
 Ideal = requests / concurrency x latency (+ the serial parse time, first poll only: an

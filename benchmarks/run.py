@@ -19,6 +19,7 @@ from typing import Any
 # Sign as the Lambda runtime does: it has no awscrt, which aws-sam-cli brings into the
 # development environment and which botocore would otherwise use (more CPU per call).
 os.environ["BOTO_DISABLE_CRT"] = "true"
+os.environ["TIDINGS_CLIENT_VALIDATION"] = "off"  # as template.yaml sets it for the functions
 
 import aws_calls
 import cold_start

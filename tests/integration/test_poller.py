@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 import threading
 import time
 
@@ -582,3 +583,24 @@ def test_when_no_parse_process_can_be_forked_the_poller_parses_itself(
     assert report.summary()["baseline"] == 1
     assert sorted(item.title for item, _ in published(stack)) == ["First news", "Second news"]
     assert "parse processes not started" in caplog.text
+
+
+@pytest.mark.parametrize("processes", [0, 1])
+def test_the_gil_is_handed_over_less_often_only_while_parsing_here(
+    stack, server, clock, monkeypatch, processes
+):
+    default = sys.getswitchinterval()
+    server.routes["/feed.xml"] = Feed(rss(ONE))
+    add_feed(stack, "f", server.url("/feed.xml"), baseline_items=1)
+    poller = make_poller(stack, clock)
+    poller.parse_processes = processes
+    during, publish = [], poller.publisher.publish
+
+    def publishing(items):
+        during.append(sys.getswitchinterval())
+        return publish(items)
+
+    monkeypatch.setattr(poller.publisher, "publish", publishing)
+    poller.run()
+    assert during == [pytest.approx(poll_module.GIL_HANDOVER if processes == 0 else default)]
+    assert sys.getswitchinterval() == default  # restored

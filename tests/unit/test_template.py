@@ -91,6 +91,14 @@ def test_runtime_architecture_and_tracing_are_set_once_in_globals(template):
         assert "Runtime" not in props(template, name)
 
 
+def test_every_function_leaves_request_validation_to_aws(template):
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["TIDINGS_CLIENT_VALIDATION"] == "off"
+    for name in resources(template, "AWS::Serverless::Function"):
+        own = props(template, name).get("Environment", {}).get("Variables", {})
+        assert "TIDINGS_CLIENT_VALIDATION" not in own  # set once, in Globals
+
+
 def test_notifier_reports_partial_batch_failures(template):
     events = props(template, "NotifierFunction")["Events"]
     sqs = next(e["Properties"] for e in events.values() if e["Type"] == "SQS")

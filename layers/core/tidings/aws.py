@@ -5,6 +5,7 @@ Only tidings.store, tidings.bus and tidings.channels call this module.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -12,8 +13,15 @@ import boto3
 from botocore.config import Config
 
 # Retries with jitter for throttling; a short connect timeout so a stuck call fails fast.
+# botocore checks every request against the service model before sending it, which the
+# service does again on arrival. The check is a development aid, and costs about 5% of an
+# unchanged poll's wall time (benchmarks/RESULTS.md): template.yaml turns it off in Lambda
+# with TIDINGS_CLIENT_VALIDATION=off, so tests and local runs keep it.
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=3,
+    read_timeout=10,
+    parameter_validation=os.environ.get("TIDINGS_CLIENT_VALIDATION", "on") != "off",
 )
 
 
