@@ -15,8 +15,8 @@ from botocore.config import Config
 # Retries with jitter for throttling; a short connect timeout so a stuck call fails fast.
 # botocore checks every request against the service model before sending it, which the
 # service does again on arrival. The check is a development aid, and costs about 5% of an
-# unchanged poll's wall time (benchmarks/RESULTS.md): template.yaml turns it off in Lambda
-# with TIDINGS_CLIENT_VALIDATION=off, so tests and local runs keep it.
+# unchanged poll's wall time (docs/architecture.md): template.yaml turns it off in Lambda
+# with TIDINGS_CLIENT_VALIDATION=off, while tests and local runs keep it.
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=3,
