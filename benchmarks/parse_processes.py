@@ -17,24 +17,19 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from functools import partial
 
+from benchlib import cpu_times
 from feedgen import make_feeds
 
 from tidings.feeds.parsers import InlineParser, ParseJob, Parser, ProcessParser
 from tidings.feeds.topics import TopicRules
 
 THREADS = 16
-
-
-def _children_cpu() -> float:
-    t = os.times()
-    return t.children_user + t.children_system
 
 
 @contextmanager
@@ -47,7 +42,8 @@ def _without_freeze() -> Iterator[None]:
 
 
 def _timed(make: Callable[[], Parser], jobs: list[ParseJob]) -> tuple[float, float, list[object]]:
-    children, started = _children_cpu(), time.perf_counter()
+    _, children = cpu_times()
+    started = time.perf_counter()
     parser = make()
     try:
         with ThreadPoolExecutor(THREADS) as pool:
@@ -55,7 +51,8 @@ def _timed(make: Callable[[], Parser], jobs: list[ParseJob]) -> tuple[float, flo
     finally:
         if isinstance(parser, ProcessParser):
             parser.close()  # the children end here, and their CPU is counted
-    return time.perf_counter() - started, _children_cpu() - children, results
+    wall = time.perf_counter() - started
+    return wall, cpu_times()[1] - children, results
 
 
 def main() -> None:

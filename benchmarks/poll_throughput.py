@@ -49,7 +49,7 @@ import rss2email_baseline
 from aws_calls import AwsMeter, poller_clients, with_clock
 from aws_standin import LATENCY as AWS_LATENCY
 from aws_standin import NetworkAws
-from benchlib import listen_overflows, ms, ratio, seconds, table, verdict, work_dir
+from benchlib import cpu_times, listen_overflows, ms, ratio, seconds, table, verdict, work_dir
 from feed_server import FeedServer, delta
 from feedgen import make_feeds, write_feeds
 
@@ -173,21 +173,15 @@ def _stack_with_feeds(server: FeedServer, feed_ids: list[str]) -> Iterator[Stack
         yield stack
 
 
-def _cpu() -> tuple[float, float]:
-    """(this process's CPU, its ended children's): parse processes are ended, and so
-    counted, when the poll ends; the feed server runs on, and is not."""
-    t = os.times()
-    return t.user + t.system, t.children_user + t.children_system
-
-
 def _measure(poller: Poller, concurrency: int, server: FeedServer, meter: AwsMeter) -> PollFigures:
     before_requests, before_calls = server.stats(), meter.snapshot()
     overflows = listen_overflows()
-    own, children = _cpu()
+    # parse processes end, and so are counted, with the poll; the feed server runs on
+    own, children = cpu_times()
     started = time.perf_counter()
     report = poller.run(concurrency=concurrency)
     wall = time.perf_counter() - started
-    own_after, children_after = _cpu()
+    own_after, children_after = cpu_times()
     child_cpu = children_after - children
     cpu = own_after - own + child_cpu
     overflows = listen_overflows() - overflows
